@@ -1,0 +1,129 @@
+"""create_app(settings): the one place where concrete pieces are wired together."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise import Tortoise
+from tortoise.contrib.starlette import RegisterTortoise
+
+from hadar import pagination
+from hadar.db import tortoise_config
+from hadar.errors import HadarError, NotFound, ServiceUnavailable
+from hadar.platform.guard import Guard
+from hadar.platform.runtime import Runtime
+from hadar.platform.store import MemoryStore, RedisStore, Store
+from hadar.platform.tracing import set_trace_id, trace_id_from
+from hadar.rest.endpoint import anonymous
+from hadar.rest.envelope import data_body, error_body, json_response
+from hadar.rest.routes import api_routes
+from hadar.settings import Settings
+
+log = logging.getLogger("hadar")
+STATIC = Path(__file__).parent / "static"
+
+
+class TraceMiddleware:
+    """Gives every request a trace id, stamps `X-Trace-Id` on every response and turns any
+    unhandled exception into an `internal_error` envelope (logged with its traceback)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        trace_id = trace_id_from(headers.get(b"traceparent", b"").decode("latin-1"))
+        set_trace_id(trace_id)
+        started = False
+
+        async def send_with_trace(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                raw = list(message.get("headers", []))
+                raw.append((b"x-trace-id", trace_id.encode()))
+                message = {**message, "headers": raw}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace)
+        except Exception:
+            log.exception("unhandled error (trace_id=%s)", trace_id)
+            if started:
+                raise
+            response = json_response(500, error_body(HadarError(), trace_id))
+            await response(scope, receive, send_with_trace)
+
+
+async def healthz(request: Request) -> Response:
+    return json_response(200, data_body({"status": "ok"}))
+
+
+async def readyz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        conn = Tortoise.get_connection("default")
+        await conn.execute_query("SELECT 1")
+    except Exception:
+        log.exception("readiness: database unreachable")
+        return json_response(503, error_body(ServiceUnavailable("the database is unreachable")))
+    if not await runtime.guard.ready():
+        return json_response(503, error_body(ServiceUnavailable("Redis is unreachable")))
+    return json_response(200, data_body({"status": "ready"}))
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    if status in (404, 405):
+        method, path = request.method, request.url.path
+        return await anonymous(request, NotFound(f"no route for {method} {path}"))
+    return await anonymous(request, HadarError())
+
+
+def build_store(settings: Settings) -> Store:
+    return RedisStore(settings.redis_url) if settings.redis_url else MemoryStore()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app: REST under /api/v1 (+ aliases), health, static assets."""
+    settings = settings or Settings.from_env()
+    pagination.configure(settings.secret_key)
+    store = build_store(settings)
+    runtime = Runtime(settings=settings, guard=Guard(store, shared=settings.redis_url is not None))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            try:
+                yield
+            finally:
+                await store.aclose()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        *api_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(TraceMiddleware)],
+        exception_handlers={HTTPException: not_found},
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,131 @@
+"""The `hadar` command: serve, migrate, keys create|revoke, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hadar.db import close_db, open_db
+from hadar.errors import HadarError
+from hadar.settings import Settings
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        from hadar import pagination
+
+        pagination.configure(settings.secret_key)
+        await open_db(settings.database_url)
+        try:
+            return await work()
+        finally:
+            await close_db()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from hadar.migrate import migrate
+
+    applied = asyncio.run(migrate(settings.database_url))
+    print(f"migrations applied: {len(applied)}" + (f" ({', '.join(applied)})" if applied else ""))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from hadar.migrate import migrate
+
+    asyncio.run(migrate(settings.database_url))
+    uvicorn.run(
+        "hadar.app:create_app", factory=True, host=args.host, port=args.port,
+        workers=args.workers, log_level="info", proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from hadar.clock import isoformat
+    from hadar.services import keys
+
+    minted = _run(settings, lambda: keys.mint_for_tenant(
+        slug=args.tenant, environment=args.env, role=args.role, secret=settings.secret_key,
+        plan=args.plan, rate_limit=args.rate_limit,
+    ))
+    if args.json:
+        print(json.dumps({
+            "token": minted.token, "id": minted.key.id, "last4": minted.key.last4,
+            "tenant": minted.tenant_slug, "environment": minted.key.environment,
+            "role": minted.key.role, "expires_at": isoformat(minted.key.expires_at),
+        }))
+    else:
+        print(minted.token)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from hadar.services import keys
+
+    key = _run(settings, lambda: keys.revoke_key(key_id=args.key_id))
+    print(f"revoked {key.id}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hadar.demo import seed_demo
+
+    token = _run(settings, lambda: seed_demo(secret=settings.secret_key))
+    print(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hadar", description="Hadar API server and tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the API and GraphQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-worker", action="store_true", help="no in-process webhook worker")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply the migrations in migrations/")
+    migrate.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="mint and revoke API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="mint a key (creating the tenant if missing)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--env", required=True, choices=["test", "live"])
+    create.add_argument("--role", required=True, choices=["admin", "agent", "viewer"])
+    create.add_argument("--plan", choices=["starter", "growth", "enterprise"])
+    create.add_argument("--rate-limit", type=int, dest="rate_limit")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_keys_create)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+
+    demo = sub.add_parser("demo", help="create the demo workspace and print a test key")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return int(args.func(args, settings))
+    except HadarError as err:
+        print(f"hadar: {err.code}: {err.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

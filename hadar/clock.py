@@ -1,0 +1,32 @@
+"""Time, injectable so tests never sleep for a window to pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def _system_now() -> datetime:
+    now = datetime.now(UTC)
+    # Millisecond precision: what the API shows is exactly what is stored and ordered on.
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+_now: Callable[[], datetime] = _system_now
+
+
+def now() -> datetime:
+    """The current UTC time, truncated to milliseconds."""
+    return _now()
+
+
+def set_clock(fn: Callable[[], datetime] | None) -> None:
+    """Replace the clock (tests); None restores the system clock."""
+    global _now
+    _now = fn or _system_now
+
+
+def isoformat(value: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and Z: 2026-05-15T08:42:11.103Z."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,7 @@
+"""Tortoise models and pure rules, one module per aggregate. No HTTP, GraphQL or Redis here."""
+
+MODEL_MODULES = [
+    "hadar.domain.tenants",
+    "hadar.domain.leads",
+    "hadar.domain.records",
+]

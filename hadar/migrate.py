@@ -1,0 +1,75 @@
+"""Applying the migrations in `migrations/` (Tortoise's native migrations), once at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+from hadar.db import tortoise_config
+
+_LOCK_ID = 0x4861646172  # "Hadar": serialises migrations of concurrent `hadar serve` starts
+
+
+def _ensure_importable() -> None:
+    # `migrations` is a top-level package beside `hadar/`; make it importable from any cwd.
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+@contextlib.asynccontextmanager
+async def _exclusive(database_url: str) -> AsyncIterator[None]:
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        yield
+        return
+    import asyncpg
+
+    dsn = "postgresql://" + database_url.split("://", 1)[1]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+        await conn.close()
+
+
+async def migrate(database_url: str) -> list[str]:
+    """Apply pending migrations; returns the names applied (empty when up to date)."""
+    _ensure_importable()
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(name)
+
+    async with _exclusive(database_url):
+        try:
+            await tortoise_migrate(config=tortoise_config(database_url), progress=progress)
+        finally:
+            await Tortoise.close_connections()
+    return applied
+
+
+async def reset_database(database_url: str) -> None:
+    """Drop everything (tests only): a fresh schema for the next migrate()."""
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://").split("?")[0]
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path + suffix)
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()

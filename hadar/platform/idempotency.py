@@ -1,0 +1,135 @@
+"""Idempotency keys, modelled on Stripe's: the first response is stored in the same database
+transaction as its effect and replayed byte for byte; a different request under the same key,
+or one that arrives while the first still runs, is a 409 conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from hadar import clock
+from hadar.domain.records import IdempotencyRecord
+from hadar.domain.scope import Scope
+from hadar.errors import Conflict, HadarError, ValidationError
+from hadar.platform.guard import Guard
+
+TTL = timedelta(hours=24)
+LOCK_TTL = 120.0
+# Errors raised after execution began are remembered (a retry must not try again and succeed
+# differently); rejections before execution (400, 401, 403, 429) and outages (5xx) are not.
+STORED_CODES = frozenset({"not_found", "conflict", "outside_24h_window", "do_not_contact"})
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: bytes
+    replayed: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def check_key(value: str | None) -> str | None:
+    """The key when present and 1-255 printable ASCII characters; ValidationError otherwise."""
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 255 or not all(" " <= c <= "~" for c in value):
+        raise ValidationError(
+            "Idempotency-Key must be 1-255 printable characters", field="Idempotency-Key"
+        )
+    return value
+
+
+def fingerprint(method: str, path: str, canonical_body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + canonical_body).hexdigest()
+
+
+async def _lookup(scope: Scope, key: str) -> IdempotencyRecord | None:
+    record = await IdempotencyRecord.filter(
+        tenant_id=scope.tenant_id, environment=scope.environment, key=key
+    ).first()
+    if record is not None and record.expires_at <= clock.now():
+        await record.delete()
+        return None
+    return record
+
+
+def _replay(record: IdempotencyRecord, method: str, path: str, digest: str) -> Outcome:
+    if record.method != method or record.path != path or record.request_hash != digest:
+        raise Conflict(
+            "Idempotency-Key was already used with a different method, path or body",
+            field="Idempotency-Key",
+        )
+    return Outcome(record.status, bytes(record.body), replayed=True)
+
+
+async def _save(scope: Scope, key: str, method: str, path: str, digest: str, out: Outcome) -> None:
+    at = clock.now()
+    await IdempotencyRecord.create(
+        tenant_id=scope.tenant_id, environment=scope.environment, key=key, method=method,
+        path=path, request_hash=digest, status=out.status, body=out.body, created_at=at,
+        expires_at=at + TTL,
+    )
+
+
+async def perform(
+    *,
+    guard: Guard,
+    scope: Scope,
+    key: str | None,
+    method: str,
+    path: str,
+    canonical_body: bytes,
+    run: Callable[[], Awaitable[Outcome]],
+    render_error: Callable[[HadarError], Outcome],
+    fail_closed: bool = False,
+) -> Outcome:
+    """Run a mutation once per key: in one transaction with its stored response."""
+    if key is None:
+        async with in_transaction():
+            return await run()
+    digest = fingerprint(method, path, canonical_body)
+    lock = f"idem:{scope.tenant_id}:{scope.environment}:{key}"
+    busy = Conflict(
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        field="Idempotency-Key", headers={"Retry-After": "1"},
+    )
+    token = await guard.acquire(lock, LOCK_TTL, fail_closed=fail_closed)
+    if token is None:
+        record = await _lookup(scope, key)
+        if record is not None:
+            return _replay(record, method, path, digest)
+        raise busy
+    try:
+        record = await _lookup(scope, key)
+        if record is not None:
+            return _replay(record, method, path, digest)
+        try:
+            async with in_transaction():
+                outcome = await run()
+                await _save(scope, key, method, path, digest, outcome)
+            return outcome
+        except IntegrityError:
+            # Another instance stored this key first (its lock was not visible to us).
+            raise busy from None
+        except HadarError as err:
+            if err.code not in STORED_CODES:
+                raise
+            outcome = render_error(err)
+            try:
+                await _save(scope, key, method, path, digest, outcome)
+            except IntegrityError:
+                raise busy from None
+            return outcome
+    finally:
+        await guard.release(lock, token)
+
+
+async def purge_expired() -> int:
+    """Delete records past their 24 hours; returns how many."""
+    return await IdempotencyRecord.filter(expires_at__lte=clock.now()).delete()

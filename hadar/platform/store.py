@@ -1,0 +1,160 @@
+"""The shared store behind rate limits and idempotency locks.
+
+One small interface, two implementations: `MemoryStore` (one process, the embedded default)
+and `RedisStore` (every instance shares it). A Redis outage surfaces as StoreUnavailable so
+callers decide between failing closed and degrading to the local store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("hadar.store")
+WINDOW = 60.0  # seconds: limits are "requests a minute"
+
+
+class StoreUnavailable(Exception):
+    """The shared store did not answer."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: int  # Unix seconds when the budget is whole again
+    retry_after: int  # whole seconds >= 1 when refused, else 0
+
+
+def _gcra(tat: float, now: float, limit: int) -> tuple[bool, float, Verdict]:
+    """Generic cell rate algorithm: a smooth limit of `limit` per WINDOW with a full burst."""
+    interval = WINDOW / limit
+    tat = max(tat, now)
+    new_tat = tat + interval
+    if new_tat - now > WINDOW + 1e-9:
+        retry = max(1, math.ceil(new_tat - WINDOW - now))
+        remaining = 0
+        return False, tat, Verdict(False, limit, remaining, math.ceil(tat), retry)
+    remaining = max(0, math.floor((WINDOW - (new_tat - now)) / interval + 1e-9))
+    return True, new_tat, Verdict(True, limit, remaining, math.ceil(new_tat), 0)
+
+
+class Store(Protocol):
+    async def hit(self, key: str, limit: int) -> Verdict: ...
+    async def acquire(self, key: str, ttl: float) -> str | None: ...
+    async def release(self, key: str, token: str) -> None: ...
+    async def ping(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+class MemoryStore:
+    """In-process store: exact for one process, which is what the embedded default runs."""
+
+    def __init__(self) -> None:
+        self._tats: dict[str, float] = {}
+        self._locks: dict[str, tuple[str, float]] = {}
+
+    async def hit(self, key: str, limit: int) -> Verdict:
+        now = time.time()
+        allowed, tat, verdict = _gcra(self._tats.get(key, 0.0), now, limit)
+        self._tats[key] = tat
+        if len(self._tats) > 100_000:
+            self._tats = {k: v for k, v in self._tats.items() if v > now}
+        return verdict
+
+    async def acquire(self, key: str, ttl: float) -> str | None:
+        now = time.monotonic()
+        held = self._locks.get(key)
+        if held is not None and held[1] > now:
+            return None
+        token = secrets.token_hex(8)
+        self._locks[key] = (token, now + ttl)
+        return token
+
+    async def release(self, key: str, token: str) -> None:
+        held = self._locks.get(key)
+        if held is not None and held[0] == token:
+            del self._locks[key]
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+_GCRA_LUA = """
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = window / limit
+local tat = tonumber(redis.call('GET', key) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval
+if new_tat - now > window + 1e-9 then
+  return {0, tostring(tat), tostring(now)}
+end
+redis.call('SET', key, tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return {1, tostring(new_tat), tostring(now)}
+"""
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    """Redis-backed store: one Lua round trip per rate-limit decision, atomic across instances."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = aioredis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False,
+            health_check_interval=0,
+        )
+        self._gcra = self._redis.register_script(_GCRA_LUA)
+        self._release = self._redis.register_script(_RELEASE_LUA)
+
+    async def _call(self, coro_factory):  # type: ignore[no-untyped-def]
+        try:
+            return await coro_factory()
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def hit(self, key: str, limit: int) -> Verdict:
+        allowed, tat_s, now_s = await self._call(
+            lambda: self._gcra(keys=[f"hadar:rl:{key}"], args=[limit, WINDOW])
+        )
+        tat, now = float(tat_s), float(now_s)
+        if int(allowed) == 1:
+            interval = WINDOW / limit
+            remaining = max(0, math.floor((WINDOW - (tat - now)) / interval + 1e-9))
+            return Verdict(True, limit, remaining, math.ceil(tat), 0)
+        retry = max(1, math.ceil(tat + WINDOW / limit - WINDOW - now))
+        return Verdict(False, limit, 0, math.ceil(tat), retry)
+
+    async def acquire(self, key: str, ttl: float) -> str | None:
+        token = secrets.token_hex(8)
+        ok = await self._call(
+            lambda: self._redis.set(f"hadar:lock:{key}", token, nx=True, px=int(ttl * 1000))
+        )
+        return token if ok else None
+
+    async def release(self, key: str, token: str) -> None:
+        await self._call(lambda: self._release(keys=[f"hadar:lock:{key}"], args=[token]))
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()

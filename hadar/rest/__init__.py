@@ -1,0 +1,1 @@
+"""Starlette adapters: parse -> service -> envelope. No rule lives here."""

@@ -1,0 +1,141 @@
+"""One wrapper every REST route goes through: auth, rate limit, idempotency, envelope.
+
+Routes declare what they need in words (`mutation=True`, `fail_closed=True`, `auth=False`);
+the rules themselves live in `hadar.platform` and `hadar.services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hadar.domain.scope import Scope
+from hadar.errors import HadarError, InvalidApiKey, RateLimited, Unauthorized
+from hadar.platform import idempotency
+from hadar.platform.runtime import Runtime
+from hadar.platform.store import Verdict
+from hadar.rest.envelope import data_body, error_body, error_response, json_response
+from hadar.rest.parsing import parse_json, read_body
+from hadar.services import keys
+
+
+@dataclass
+class Call:
+    request: Request
+    scope: Scope
+    body: Any
+    runtime: Runtime
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.request.path_params
+
+
+Handler = Callable[[Call], Awaitable[tuple[int, Any]]]
+
+
+def rate_headers(verdict: Verdict) -> dict[str, str]:
+    headers = {
+        "X-RateLimit-Limit": str(verdict.limit),
+        "X-RateLimit-Remaining": str(verdict.remaining),
+        "X-RateLimit-Reset": str(verdict.reset_at),
+    }
+    if not verdict.allowed:
+        headers["Retry-After"] = str(verdict.retry_after)
+    return headers
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def meter(runtime: Runtime, key: str, limit: int, fail_closed: bool) -> dict[str, str]:
+    """Count the request; RateLimited (with headers) when over budget."""
+    verdict = await runtime.guard.meter(key, limit, fail_closed=fail_closed)
+    headers = rate_headers(verdict)
+    if not verdict.allowed:
+        raise RateLimited(
+            f"rate limit of {verdict.limit} requests a minute exceeded; retry after "
+            f"{verdict.retry_after} s",
+            headers=headers,
+        )
+    return headers
+
+
+async def authenticate(request: Request, runtime: Runtime, *, fail_closed: bool) -> tuple[Scope, dict[str, str]]:
+    """The caller's scope and rate-limit headers. Failed auth is metered per client address."""
+    try:
+        scope = await keys.authenticate(
+            header=request.headers.get("authorization"), secret=runtime.settings.secret_key
+        )
+    except (Unauthorized, InvalidApiKey) as err:
+        err.headers.update(
+            await meter(runtime, f"ip:{client_address(request)}", runtime.anon_limit, fail_closed)
+        )
+        raise
+    headers = await meter(runtime, f"key:{scope.key_id}", scope.rate_limit, fail_closed)
+    return scope, headers
+
+
+def canonical_path(request: Request) -> str:
+    """The route's canonical /api/v1 path, so the aliases share idempotency keys."""
+    path = request.url.path
+    for alias in ("/api/v1/", "/v1/", "/api/"):
+        if path.startswith(alias):
+            return "/api/v1/" + path[len(alias) :]
+    return path
+
+
+def endpoint(
+    handler: Handler, *, mutation: bool = False, fail_closed: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap `handler` so it runs authenticated, metered and (for mutations) idempotent."""
+
+    async def run(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        headers: dict[str, str] = {}
+        try:
+            scope, headers = await authenticate(request, runtime, fail_closed=fail_closed)
+            if not mutation:
+                status, data = await handler(Call(request, scope, None, runtime))
+                return json_response(status, data_body(data), headers)
+            key = idempotency.check_key(request.headers.get("idempotency-key"))
+            body = parse_json(await read_body(request, runtime.settings.max_body_bytes))
+            call = Call(request, scope, body, runtime)
+
+            async def execute() -> idempotency.Outcome:
+                status, data = await handler(call)
+                return idempotency.Outcome(status, data_body(data))
+
+            def render(err: HadarError) -> idempotency.Outcome:
+                return idempotency.Outcome(err.status, error_body(err), headers=err.headers)
+
+            outcome = await idempotency.perform(
+                guard=runtime.guard, scope=scope, key=key, method=request.method,
+                path=canonical_path(request),
+                canonical_body=orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
+                run=execute, render_error=render, fail_closed=fail_closed,
+            )
+            headers.update(outcome.headers)
+            if outcome.replayed:
+                headers["Idempotent-Replayed"] = "true"
+            return json_response(outcome.status, outcome.body, headers)
+        except HadarError as err:
+            return error_response(err, headers)
+
+    return run
+
+
+async def anonymous(request: Request, err: HadarError) -> Response:
+    """An error for a request no route takes (unknown path or method), metered by address."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        headers = await meter(runtime, f"ip:{client_address(request)}", runtime.anon_limit, False)
+    except HadarError as limited:
+        return error_response(limited, limited.headers)
+    return error_response(err, headers)

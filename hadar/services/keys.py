@@ -1,0 +1,190 @@
+"""Tenants and API keys: minting, listing, revoking, and authenticating a token."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import pydantic
+
+from hadar import clock
+from hadar.domain.scope import Scope
+from hadar.domain.tenants import ApiKey, Plan, Tenant
+from hadar.errors import Forbidden, InvalidApiKey, NotFound, Unauthorized, ValidationError
+from hadar.ids import looks_like, new_id
+from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.platform import tokens
+from hadar.services import audit
+from hadar.services.validation import Strict, parse
+
+KEY_TTL = timedelta(days=90)
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class MintedKey:
+    key: ApiKey
+    token: str
+    tenant_slug: str
+
+
+class KeyCreate(Strict):
+    role: Literal["admin", "agent", "viewer"] = "agent"
+    environment: Literal["live", "test"] | None = None
+    name: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
+    expires_in_seconds: int | None = pydantic.Field(default=None, ge=60, le=90 * 86400)
+
+
+async def ensure_tenant(
+    *, slug: str, plan: str | None = None, rate_limit: int | None = None
+) -> Tenant:
+    """The tenant with `slug`, created on first use; plan and override updated when given."""
+    if not _SLUG.match(slug):
+        raise ValidationError("tenant must be lower-case letters, digits and dashes", field="tenant")
+    if plan is not None and plan not in {p.value for p in Plan}:
+        raise ValidationError("plan must be starter, growth or enterprise", field="plan")
+    if rate_limit is not None and not 1 <= rate_limit <= 1_000_000:
+        raise ValidationError("rate_limit must be between 1 and 1000000", field="rate_limit")
+    tenant = await Tenant.get_or_none(slug=slug)
+    if tenant is None:
+        at = clock.now()
+        tenant = await Tenant.create(
+            id=new_id("ten", at), slug=slug, name=slug, plan=plan or Plan.STARTER.value,
+            rate_limit_override=rate_limit, created_at=at,
+        )
+        return tenant
+    changed = []
+    if plan is not None and tenant.plan != plan:
+        tenant.plan, changed = plan, [*changed, "plan"]
+    if rate_limit is not None and tenant.rate_limit_override != rate_limit:
+        tenant.rate_limit_override, changed = rate_limit, [*changed, "rate_limit_override"]
+    if changed:
+        await tenant.save(update_fields=changed)
+    return tenant
+
+
+async def _mint(
+    *, tenant: Tenant, environment: str, role: str, secret: str,
+    name: str | None = None, ttl: timedelta = KEY_TTL,
+) -> MintedKey:
+    at = clock.now()
+    token = tokens.generate(environment)
+    key = await ApiKey.create(
+        id=new_id("key", at), tenant=tenant, environment=environment, role=role, name=name,
+        token_hash=tokens.hash_token(token, secret), last4=token[-4:], created_at=at,
+        expires_at=at + ttl,
+    )
+    return MintedKey(key=key, token=token, tenant_slug=tenant.slug)
+
+
+async def mint_for_tenant(
+    *, slug: str, environment: str, role: str, secret: str,
+    plan: str | None = None, rate_limit: int | None = None,
+) -> MintedKey:
+    """Operator path (CLI): create the tenant if missing and mint a key for it."""
+    if environment not in tokens.PREFIXES:
+        raise ValidationError("env must be live or test", field="env")
+    if role not in {"admin", "agent", "viewer"}:
+        raise ValidationError("role must be admin, agent or viewer", field="role")
+    tenant = await ensure_tenant(slug=slug, plan=plan, rate_limit=rate_limit)
+    return await _mint(tenant=tenant, environment=environment, role=role, secret=secret)
+
+
+async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
+    """An admin mints a key for its own tenant; a test key can only mint test keys."""
+    scope.require_write("api_keys")
+    spec = parse(KeyCreate, data, root="api_key")
+    environment = spec.environment or scope.environment
+    if environment != scope.environment and scope.environment == "test":
+        raise Forbidden("a test key may not mint live keys")
+    tenant = await Tenant.get(id=scope.tenant_id)
+    ttl = timedelta(seconds=spec.expires_in_seconds) if spec.expires_in_seconds else KEY_TTL
+    minted = await _mint(
+        tenant=tenant, environment=environment, role=spec.role, secret=secret,
+        name=spec.name, ttl=ttl,
+    )
+    await audit.record(scope=scope, action="api_key.created", object_id=minted.key.id)
+    return minted
+
+
+async def list_keys(*, scope: Scope, limit: int | None, cursor: str | None) -> Page[ApiKey]:
+    """The tenant's keys in the caller's environment, newest first."""
+    scope.require_read("api_keys")
+    limit = check_limit(limit)
+    binding = {"list": "api_keys", "t": scope.tenant_id, "e": scope.environment}
+    query = ApiKey.filter(tenant_id=scope.tenant_id, environment=scope.environment)
+    if cursor:
+        query = query.filter(id__lt=signer().read(cursor, binding))
+    rows = await query.order_by("-id").limit(limit + 1)
+    return page_of(rows, limit, binding)
+
+
+async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
+    """Revoke at once; every instance refuses the key on its next request (no caching)."""
+    if scope is not None:
+        scope.require_write("api_keys")
+    query = ApiKey.filter(id=key_id)
+    if scope is not None:
+        query = query.filter(tenant_id=scope.tenant_id, environment=scope.environment)
+    key = await query.first() if looks_like("key", key_id) else None
+    if key is None:
+        raise NotFound(f"api_key {key_id} does not exist")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        await key.save(update_fields=["revoked_at"])
+        if scope is not None:
+            await audit.record(scope=scope, action="api_key.revoked", object_id=key.id)
+    return key
+
+
+def parse_bearer(header: str | None) -> str:
+    """The token of an `Authorization: Bearer` header; Unauthorized when missing or malformed."""
+    if not header:
+        raise Unauthorized("missing Authorization header; send 'Bearer hdr_live_…'")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Authorization must be 'Bearer <api key>'")
+    if tokens.environment_of(token) is None:
+        raise Unauthorized("the API key is malformed")
+    return token
+
+
+async def authenticate(*, header: str | None, secret: str) -> Scope:
+    """The scope a Bearer header acts in. Malformed: Unauthorized, before any database access."""
+    token = parse_bearer(header)
+    digest = tokens.hash_token(token, secret)
+    key = await ApiKey.filter(token_hash=digest).select_related("tenant").first()
+    if key is None or not hmac.compare_digest(key.token_hash, digest):
+        raise InvalidApiKey("the API key is not recognised")
+    if key.revoked_at is not None:
+        raise InvalidApiKey("the API key has been revoked")
+    if key.expires_at <= clock.now():
+        raise InvalidApiKey("the API key has expired")
+    return Scope(
+        tenant_id=key.tenant_id, environment=key.environment, role=key.role, key_id=key.id,
+        rate_limit=key.tenant.rate_limit,
+    )
+
+
+def present_key(key: ApiKey, *, token: str | None = None, tenant_slug: str | None = None) -> dict:
+    """The public shape of a key; the token only when just minted."""
+    out: dict[str, Any] = {
+        "id": key.id,
+        "object": "api_key",
+        "environment": key.environment,
+        "role": key.role,
+        "name": key.name,
+        "last4": key.last4,
+        "created_at": clock.isoformat(key.created_at),
+        "expires_at": clock.isoformat(key.expires_at),
+        "revoked_at": clock.isoformat(key.revoked_at) if key.revoked_at else None,
+    }
+    if token is not None:
+        out["token"] = token
+    if tenant_slug is not None:
+        out["tenant"] = tenant_slug
+    return out

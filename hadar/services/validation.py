@@ -1,0 +1,76 @@
+"""Input validation with pydantic, reported as one ValidationError with a dotted field path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pydantic
+
+from hadar.errors import ValidationError
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Strict(pydantic.BaseModel):
+    """Base for inputs: unknown fields rejected, no silent type coercion."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+
+def field_path(root: str, loc: tuple[int | str, ...]) -> str:
+    """('line_items', 0, 'quantity') under 'invoice' -> 'invoice.line_items[0].quantity'."""
+    path = root
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _phrase(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    phrases = {
+        "missing": "is required",
+        "extra_forbidden": "is not a recognised field",
+        "string_type": "must be a string",
+        "int_type": "must be an integer",
+        "bool_type": "must be a boolean",
+        "dict_type": "must be an object",
+        "model_type": "must be an object",
+        "model_attributes_type": "must be an object",
+        "list_type": "must be a list",
+        "string_too_short": f"must be at least {ctx.get('min_length')} characters",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+        "too_short": f"must have at least {ctx.get('min_length')} items",
+        "too_long": f"must have at most {ctx.get('max_length')} items",
+        "greater_than_equal": f"must be greater than or equal to {ctx.get('ge')}",
+        "less_than_equal": f"must be less than or equal to {ctx.get('le')}",
+        "greater_than": f"must be greater than {ctx.get('gt')}",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+        "string_pattern_mismatch": "has an invalid format",
+        "datetime_type": "must be an ISO 8601 date-time",
+        "datetime_parsing": "must be an ISO 8601 date-time",
+        "datetime_from_date_parsing": "must be an ISO 8601 date-time",
+        "date_type": "must be an ISO 8601 date",
+        "date_parsing": "must be an ISO 8601 date",
+        "date_from_datetime_parsing": "must be an ISO 8601 date",
+        "int_from_float": "must be an integer",
+        "int_parsing": "must be an integer",
+        "url_parsing": "must be a valid URL",
+        "url_scheme": "must be a valid URL",
+    }
+    if kind == "value_error":
+        return str(ctx.get("error", "is invalid"))
+    return phrases.get(kind, "is invalid")
+
+
+def parse(model: type[M], data: Any, *, root: str) -> M:
+    """Validate `data` against `model`; raise ValidationError naming the first bad field."""
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"{root} must be a JSON object", field=root)
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        path = field_path(root, tuple(first["loc"]))
+        raise ValidationError(f"{path} {_phrase(first)}", field=path) from None

@@ -1,0 +1,50 @@
+"""Typed settings, read once from the environment (12-factor; every value has a default)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite://./hadar.db"
+SECRET_FILE = Path(".hadar-secret")
+
+
+def _secret_from_file(path: Path) -> str:
+    """Generate the secret once into `path` (mode 0600) and reuse it afterwards."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret_key: str = field(default="", repr=False)
+    webhook_backoff_scale: float = 1.0
+    allow_private_webhook_urls: bool = False
+    max_body_bytes: int = 1_048_576
+    key_ttl_days: int = 90
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: the process environment)."""
+        env = dict(os.environ if env is None else env)
+        secret = env.get("HADAR_SECRET_KEY") or _secret_from_file(SECRET_FILE)
+        return cls(
+            database_url=env.get("HADAR_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            redis_url=env.get("HADAR_REDIS_URL") or None,
+            secret_key=secret,
+            webhook_backoff_scale=float(env.get("HADAR_WEBHOOK_BACKOFF_SCALE") or 1.0),
+            allow_private_webhook_urls=_flag(env.get("HADAR_ALLOW_PRIVATE_WEBHOOK_URLS")),
+        )

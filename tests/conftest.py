@@ -1,0 +1,106 @@
+"""Shared fixtures: one database per test session (SQLite by default, PostgreSQL when
+HADAR_TEST_DATABASE_URL is set), migrated with the real migrations, and the ASGI app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hadar import pagination
+from hadar.app import create_app
+from hadar.db import close_db, open_db
+from hadar.migrate import migrate, reset_database
+from hadar.services import keys
+from hadar.settings import Settings
+
+SECRET = "test-secret-key-0123456789"
+
+
+def database_url(tmp: Path) -> str:
+    return os.environ.get("HADAR_TEST_DATABASE_URL") or f"sqlite://{tmp / 'hadar-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tmp = tmp_path_factory.mktemp("db")
+    return Settings(
+        database_url=database_url(tmp),
+        redis_url=os.environ.get("HADAR_TEST_APP_REDIS_URL") or None,
+        secret_key=SECRET,
+        allow_private_webhook_urls=True,
+        webhook_backoff_scale=0.001,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database(settings: Settings) -> AsyncIterator[None]:
+    await reset_database(settings.database_url)
+    await migrate(settings.database_url)
+    pagination.configure(settings.secret_key)
+    await open_db(settings.database_url)
+    yield
+    await close_db()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: None) -> Any:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hadar.test") as c:
+        yield c
+
+
+class Workspace:
+    """A fresh tenant with keys for each role and environment, and helpers to call the API."""
+
+    def __init__(self, client: httpx.AsyncClient, slug: str) -> None:
+        self.client = client
+        self.slug = slug
+        self.tokens: dict[tuple[str, str], str] = {}
+        self.key_ids: dict[tuple[str, str], str] = {}
+
+    async def key(self, env: str = "test", role: str = "admin", **kw: Any) -> str:
+        if (env, role) not in self.tokens or kw:
+            minted = await keys.mint_for_tenant(
+                slug=self.slug, environment=env, role=role, secret=SECRET, **kw
+            )
+            if kw:
+                return minted.token
+            self.tokens[(env, role)] = minted.token
+            self.key_ids[(env, role)] = minted.key.id
+        return self.tokens[(env, role)]
+
+    async def headers(self, env: str = "test", role: str = "admin", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.key(env, role)}", **extra}
+
+    async def request(
+        self, method: str, path: str, *, env: str = "test", role: str = "admin",
+        headers: dict[str, str] | None = None, **kw: Any,
+    ) -> httpx.Response:
+        h = {**(await self.headers(env, role)), **(headers or {})}
+        return await self.client.request(method, path, headers=h, **kw)
+
+
+@pytest.fixture
+async def ws(client: httpx.AsyncClient) -> Workspace:
+    slug = f"t-{uuid.uuid4().hex[:12]}"
+    workspace = Workspace(client, slug)
+    await workspace.key("test", "admin", plan="enterprise")
+    return workspace
+
+
+def lead_body(**over: Any) -> dict[str, Any]:
+    n = uuid.uuid4().int % 10_000_000
+    body = {"name": "Aisha Khan", "phone": f"+97150{n:07d}", "source": "bayut"}
+    body.update(over)
+    return body
