@@ -43,8 +43,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(migrate(settings.database_url))
     uvicorn.run(
-        "hadar.app:create_app", factory=True, host=args.host, port=args.port,
-        workers=args.workers, log_level="info", proxy_headers=True,
+        "hadar.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
     )
     return 0
 
@@ -53,16 +58,31 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     from hadar.clock import isoformat
     from hadar.services import keys
 
-    minted = _run(settings, lambda: keys.mint_for_tenant(
-        slug=args.tenant, environment=args.env, role=args.role, secret=settings.secret_key,
-        plan=args.plan, rate_limit=args.rate_limit,
-    ))
+    minted = _run(
+        settings,
+        lambda: keys.mint_for_tenant(
+            slug=args.tenant,
+            environment=args.env,
+            role=args.role,
+            secret=settings.secret_key,
+            plan=args.plan,
+            rate_limit=args.rate_limit,
+        ),
+    )
     if args.json:
-        print(json.dumps({
-            "token": minted.token, "id": minted.key.id, "last4": minted.key.last4,
-            "tenant": minted.tenant_slug, "environment": minted.key.environment,
-            "role": minted.key.role, "expires_at": isoformat(minted.key.expires_at),
-        }))
+        print(
+            json.dumps(
+                {
+                    "token": minted.token,
+                    "id": minted.key.id,
+                    "last4": minted.key.last4,
+                    "tenant": minted.tenant_slug,
+                    "environment": minted.key.environment,
+                    "role": minted.key.role,
+                    "expires_at": isoformat(minted.key.expires_at),
+                }
+            )
+        )
     else:
         print(minted.token)
     return 0

@@ -1,17 +1,17 @@
 """The one error tree. Services raise these; exactly two translators (REST, GraphQL) render them.
 
-    HadarError                      500 internal_error
-     +-- ValidationError            400 validation_error   (field: dotted path)
-     |    +-- PayloadTooLarge       413 validation_error
-     +-- Unauthorized               401 unauthorized
-     +-- InvalidApiKey              401 invalid_api_key
-     +-- Forbidden                  403 forbidden
-     +-- NotFound                   404 not_found
-     +-- Conflict                   409 conflict
-     +-- OutsideWindow              422 outside_24h_window
-     +-- DoNotContact               422 do_not_contact
-     +-- RateLimited                429 rate_limited
-     +-- ServiceUnavailable         503 service_unavailable
+HadarError                      500 internal_error
+ +-- ValidationError            400 validation_error   (field: dotted path)
+ |    +-- PayloadTooLarge       413 validation_error
+ +-- Unauthorized               401 unauthorized
+ +-- InvalidApiKey              401 invalid_api_key
+ +-- Forbidden                  403 forbidden
+ +-- NotFound                   404 not_found
+ +-- Conflict                   409 conflict
+ +-- OutsideWindow              422 outside_24h_window
+ +-- DoNotContact               422 do_not_contact
+ +-- RateLimited                429 rate_limited
+ +-- ServiceUnavailable         503 service_unavailable
 """
 
 from __future__ import annotations

@@ -22,4 +22,4 @@ def new_id(prefix: str, at: datetime) -> str:
 def looks_like(prefix: str, value: str) -> bool:
     """True when `value` has the shape of an id with `prefix`."""
     match = _ID_RE.match(value)
-    return bool(match) and match.group(1) == prefix
+    return match is not None and match.group(1) == prefix

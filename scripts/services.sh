@@ -156,11 +156,30 @@ check_pg_bin() {
 }
 
 pg_answers() {
-  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2 >/dev/null 2>&1
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres -t 2 >/dev/null 2>&1
 }
 
+# Is the postmaster recorded in our data dir alive? Removes a stale
+# postmaster.pid (crashed server, or a zombie not yet reaped by PID 1, which
+# would otherwise make pg_ctl/postgres believe the server is still running).
 pg_ours_running() {
-  [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+  local pid comm=""
+  [ -f "$PG_DATA/postmaster.pid" ] || return 1
+  pid="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && pid_alive "$pid"; then
+    comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
+    case "$comm" in ""|postgres|postmaster) return 0 ;; esac
+  fi
+  rm -f "$PG_DATA/postmaster.pid"
+  # Same for the unix-socket lock file (postgres checks the PID recorded there).
+  local lock="$PG_SOCK/.s.PGSQL.$PG_PORT.lock"
+  if [ -f "$lock" ]; then
+    pid="$(head -n1 "$lock" 2>/dev/null || true)"
+    if [ -z "$pid" ] || ! pid_alive "$pid"; then
+      rm -f "$lock" "$PG_SOCK/.s.PGSQL.$PG_PORT"
+    fi
+  fi
+  return 1
 }
 
 pg_init() {
@@ -376,7 +395,7 @@ status() {
 }
 
 usage() {
-  sed -n '2,20p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$SCRIPT_PATH"
 }
 
 # ------------------------------------------------------------------- main ----

@@ -84,8 +84,14 @@ class Workspace:
         return {"Authorization": f"Bearer {await self.key(env, role)}", **extra}
 
     async def request(
-        self, method: str, path: str, *, env: str = "test", role: str = "admin",
-        headers: dict[str, str] | None = None, **kw: Any,
+        self,
+        method: str,
+        path: str,
+        *,
+        env: str = "test",
+        role: str = "admin",
+        headers: dict[str, str] | None = None,
+        **kw: Any,
     ) -> httpx.Response:
         h = {**(await self.headers(env, role)), **(headers or {})}
         return await self.client.request(method, path, headers=h, **kw)

@@ -46,7 +46,9 @@ def check_key(value: str | None) -> str | None:
 
 
 def fingerprint(method: str, path: str, canonical_body: bytes) -> str:
-    return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + canonical_body).hexdigest()
+    return hashlib.sha256(
+        method.encode() + b"\n" + path.encode() + b"\n" + canonical_body
+    ).hexdigest()
 
 
 async def _lookup(scope: Scope, key: str) -> IdempotencyRecord | None:
@@ -71,8 +73,15 @@ def _replay(record: IdempotencyRecord, method: str, path: str, digest: str) -> O
 async def _save(scope: Scope, key: str, method: str, path: str, digest: str, out: Outcome) -> None:
     at = clock.now()
     await IdempotencyRecord.create(
-        tenant_id=scope.tenant_id, environment=scope.environment, key=key, method=method,
-        path=path, request_hash=digest, status=out.status, body=out.body, created_at=at,
+        tenant_id=scope.tenant_id,
+        environment=scope.environment,
+        key=key,
+        method=method,
+        path=path,
+        request_hash=digest,
+        status=out.status,
+        body=out.body,
+        created_at=at,
         expires_at=at + TTL,
     )
 
@@ -97,7 +106,8 @@ async def perform(
     lock = f"idem:{scope.tenant_id}:{scope.environment}:{key}"
     busy = Conflict(
         "a request with this Idempotency-Key is still being processed; retry shortly",
-        field="Idempotency-Key", headers={"Retry-After": "1"},
+        field="Idempotency-Key",
+        headers={"Retry-After": "1"},
     )
     token = await guard.acquire(lock, LOCK_TTL, fail_closed=fail_closed)
     if token is None:

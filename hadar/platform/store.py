@@ -7,7 +7,6 @@ callers decide between failing closed and degrading to the local store.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import secrets
@@ -65,7 +64,7 @@ class MemoryStore:
 
     async def hit(self, key: str, limit: int) -> Verdict:
         now = time.time()
-        allowed, tat, verdict = _gcra(self._tats.get(key, 0.0), now, limit)
+        _allowed, tat, verdict = _gcra(self._tats.get(key, 0.0), now, limit)
         self._tats[key] = tat
         if len(self._tats) > 100_000:
             self._tats = {k: v for k, v in self._tats.items() if v > now}
@@ -119,7 +118,10 @@ class RedisStore:
 
     def __init__(self, url: str) -> None:
         self._redis = aioredis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False,
+            url,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            retry_on_timeout=False,
             health_check_interval=0,
         )
         self._gcra = self._redis.register_script(_GCRA_LUA)
@@ -128,7 +130,7 @@ class RedisStore:
     async def _call(self, coro_factory):  # type: ignore[no-untyped-def]
         try:
             return await coro_factory()
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def hit(self, key: str, limit: int) -> Verdict:

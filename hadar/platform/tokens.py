@@ -43,7 +43,7 @@ def environment_of(token: str) -> str | None:
             rest = token[len(prefix) :]
             if len(rest) != BODY_LEN + CHECK_LEN or any(c not in ALPHABET for c in rest):
                 return None
-            head, check = token[: -CHECK_LEN], token[-CHECK_LEN:]
+            head, check = token[:-CHECK_LEN], token[-CHECK_LEN:]
             return environment if hmac.compare_digest(check, _checksum(head)) else None
     return None
 

@@ -67,7 +67,9 @@ async def meter(runtime: Runtime, key: str, limit: int, fail_closed: bool) -> di
     return headers
 
 
-async def authenticate(request: Request, runtime: Runtime, *, fail_closed: bool) -> tuple[Scope, dict[str, str]]:
+async def authenticate(
+    request: Request, runtime: Runtime, *, fail_closed: bool
+) -> tuple[Scope, dict[str, str]]:
     """The caller's scope and rate-limit headers. Failed auth is metered per client address."""
     try:
         scope = await keys.authenticate(
@@ -116,10 +118,15 @@ def endpoint(
                 return idempotency.Outcome(err.status, error_body(err), headers=err.headers)
 
             outcome = await idempotency.perform(
-                guard=runtime.guard, scope=scope, key=key, method=request.method,
+                guard=runtime.guard,
+                scope=scope,
+                key=key,
+                method=request.method,
                 path=canonical_path(request),
                 canonical_body=orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
-                run=execute, render_error=render, fail_closed=fail_closed,
+                run=execute,
+                render_error=render,
+                fail_closed=fail_closed,
             )
             headers.update(outcome.headers)
             if outcome.replayed:

@@ -7,6 +7,7 @@ from typing import Any
 from hadar.rest.endpoint import Call
 from hadar.rest.lists import page_body
 from hadar.rest.parsing import PAGE_PARAMS, as_datetime, as_int, as_str, query
+from hadar.rest.spec import RouteSpec
 from hadar.services import leads
 
 LIST_PARAMS = {
@@ -43,3 +44,57 @@ async def update(call: Call) -> tuple[int, Any]:
 async def delete(call: Call) -> tuple[int, Any]:
     lead_id = await leads.delete_lead(scope=call.scope, lead_id=call.params["lead_id"])
     return 200, {"id": lead_id, "object": "lead", "deleted": True}
+
+
+_READ_ERRORS = ("unauthorized", "invalid_api_key", "forbidden", "rate_limited")
+_WRITE_ERRORS = ("validation_error", *_READ_ERRORS, "conflict")
+ROUTES = [
+    RouteSpec(
+        "POST",
+        "/leads",
+        create,
+        "Create a lead (or merge into a duplicate)",
+        "Leads",
+        mutation=True,
+        body=leads.LeadCreate,
+        status=201,
+        extra_statuses=(200,),
+        errors=_WRITE_ERRORS,
+    ),
+    RouteSpec(
+        "GET",
+        "/leads",
+        list_,
+        "List leads, newest first",
+        "Leads",
+        query=LIST_PARAMS,
+        errors=("validation_error", *_READ_ERRORS),
+    ),
+    RouteSpec(
+        "GET",
+        "/leads/{lead_id}",
+        retrieve,
+        "Retrieve a lead",
+        "Leads",
+        errors=(*_READ_ERRORS, "not_found"),
+    ),
+    RouteSpec(
+        "PATCH",
+        "/leads/{lead_id}",
+        update,
+        "Update a lead",
+        "Leads",
+        mutation=True,
+        body=leads.LeadUpdate,
+        errors=(*_WRITE_ERRORS, "not_found"),
+    ),
+    RouteSpec(
+        "DELETE",
+        "/leads/{lead_id}",
+        delete,
+        "Delete a lead",
+        "Leads",
+        mutation=True,
+        errors=(*_WRITE_ERRORS, "not_found"),
+    ),
+]

@@ -19,7 +19,9 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         try:
             too_big = int(declared) > max_bytes
         except ValueError:
-            raise ValidationError("Content-Length is not a number", field="Content-Length") from None
+            raise ValidationError(
+                "Content-Length is not a number", field="Content-Length"
+            ) from None
         if too_big:
             raise PayloadTooLarge(f"the request body exceeds {max_bytes} bytes")
     chunks: list[bytes] = []

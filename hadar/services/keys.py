@@ -43,7 +43,9 @@ async def ensure_tenant(
 ) -> Tenant:
     """The tenant with `slug`, created on first use; plan and override updated when given."""
     if not _SLUG.match(slug):
-        raise ValidationError("tenant must be lower-case letters, digits and dashes", field="tenant")
+        raise ValidationError(
+            "tenant must be lower-case letters, digits and dashes", field="tenant"
+        )
     if plan is not None and plan not in {p.value for p in Plan}:
         raise ValidationError("plan must be starter, growth or enterprise", field="plan")
     if rate_limit is not None and not 1 <= rate_limit <= 1_000_000:
@@ -52,11 +54,15 @@ async def ensure_tenant(
     if tenant is None:
         at = clock.now()
         tenant = await Tenant.create(
-            id=new_id("ten", at), slug=slug, name=slug, plan=plan or Plan.STARTER.value,
-            rate_limit_override=rate_limit, created_at=at,
+            id=new_id("ten", at),
+            slug=slug,
+            name=slug,
+            plan=plan or Plan.STARTER.value,
+            rate_limit_override=rate_limit,
+            created_at=at,
         )
         return tenant
-    changed = []
+    changed: list[str] = []
     if plan is not None and tenant.plan != plan:
         tenant.plan, changed = plan, [*changed, "plan"]
     if rate_limit is not None and tenant.rate_limit_override != rate_limit:
@@ -67,22 +73,38 @@ async def ensure_tenant(
 
 
 async def _mint(
-    *, tenant: Tenant, environment: str, role: str, secret: str,
-    name: str | None = None, ttl: timedelta = KEY_TTL,
+    *,
+    tenant: Tenant,
+    environment: str,
+    role: str,
+    secret: str,
+    name: str | None = None,
+    ttl: timedelta = KEY_TTL,
 ) -> MintedKey:
     at = clock.now()
     token = tokens.generate(environment)
     key = await ApiKey.create(
-        id=new_id("key", at), tenant=tenant, environment=environment, role=role, name=name,
-        token_hash=tokens.hash_token(token, secret), last4=token[-4:], created_at=at,
+        id=new_id("key", at),
+        tenant=tenant,
+        environment=environment,
+        role=role,
+        name=name,
+        token_hash=tokens.hash_token(token, secret),
+        last4=token[-4:],
+        created_at=at,
         expires_at=at + ttl,
     )
     return MintedKey(key=key, token=token, tenant_slug=tenant.slug)
 
 
 async def mint_for_tenant(
-    *, slug: str, environment: str, role: str, secret: str,
-    plan: str | None = None, rate_limit: int | None = None,
+    *,
+    slug: str,
+    environment: str,
+    role: str,
+    secret: str,
+    plan: str | None = None,
+    rate_limit: int | None = None,
 ) -> MintedKey:
     """Operator path (CLI): create the tenant if missing and mint a key for it."""
     if environment not in tokens.PREFIXES:
@@ -103,8 +125,12 @@ async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
     tenant = await Tenant.get(id=scope.tenant_id)
     ttl = timedelta(seconds=spec.expires_in_seconds) if spec.expires_in_seconds else KEY_TTL
     minted = await _mint(
-        tenant=tenant, environment=environment, role=spec.role, secret=secret,
-        name=spec.name, ttl=ttl,
+        tenant=tenant,
+        environment=environment,
+        role=spec.role,
+        secret=secret,
+        name=spec.name,
+        ttl=ttl,
     )
     await audit.record(scope=scope, action="api_key.created", object_id=minted.key.id)
     return minted
@@ -165,7 +191,10 @@ async def authenticate(*, header: str | None, secret: str) -> Scope:
     if key.expires_at <= clock.now():
         raise InvalidApiKey("the API key has expired")
     return Scope(
-        tenant_id=key.tenant_id, environment=key.environment, role=key.role, key_id=key.id,
+        tenant_id=key.tenant_id,
+        environment=key.environment,
+        role=key.role,
+        key_id=key.id,
         rate_limit=key.tenant.rate_limit,
     )
 

@@ -43,7 +43,9 @@ class _LeadFields(Strict):
     bedrooms: Annotated[int, pydantic.Field(ge=0, le=50)] | None = None
     area: Text200 | None = None
     handover_horizon: str | None = None
-    status: Literal["new", "contacted", "qualified", "viewing", "negotiating", "won", "lost"] | None = None
+    status: (
+        Literal["new", "contacted", "qualified", "viewing", "negotiating", "won", "lost"] | None
+    ) = None
     assigned_to: Annotated[str, pydantic.Field(min_length=1, max_length=320)] | None = None
     do_not_contact: DoNotContactIn | None = None
 
@@ -72,7 +74,9 @@ class _LeadFields(Strict):
         out = normalise.normalise_utm(value)
         unknown = sorted(set(out) - set(normalise.UTM_KEYS))
         if unknown:
-            raise ValueError(f"has unknown key {unknown[0]!r}; use source, medium, campaign, term, content")
+            raise ValueError(
+                f"has unknown key {unknown[0]!r}; use source, medium, campaign, term, content"
+            )
         return out
 
     @pydantic.field_validator("handover_horizon")
@@ -93,8 +97,13 @@ class LeadUpdate(_LeadFields):
 
 def _facts(lead: Lead) -> LeadFacts:
     return LeadFacts(
-        phone=lead.phone, email=lead.email, source=lead.source, budget_aed=lead.budget_aed,
-        bedrooms=lead.bedrooms, area=lead.area, handover_horizon=lead.handover_horizon,
+        phone=lead.phone,
+        email=lead.email,
+        source=lead.source,
+        budget_aed=lead.budget_aed,
+        bedrooms=lead.bedrooms,
+        area=lead.area,
+        handover_horizon=lead.handover_horizon,
         status=lead.status,
     )
 
@@ -147,7 +156,9 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
     if spec.do_not_contact is not None:
         # An opt-out is sticky: a merge can add one, never lift one.
         given = spec.do_not_contact.model_dump(exclude_none=True)
-        lead.do_not_contact = {k: v or bool(given.get(k)) for k, v in _dnc(lead.do_not_contact, None).items()}
+        lead.do_not_contact = {
+            k: v or bool(given.get(k)) for k, v in _dnc(lead.do_not_contact, None).items()
+        }
     _rescore(lead)
     lead.updated_at = clock.now()
     await lead.save()
@@ -167,12 +178,25 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
     source, source_raw = _source_of(spec)
     at = clock.now()
     lead = Lead(
-        id=new_id("lead", at), tenant_id=scope.tenant_id, environment=scope.environment,
-        name=spec.name, phone=spec.phone, email=spec.email, source=source,
-        source_raw=source_raw, sources=[source], utm=spec.utm, budget_aed=spec.budget_aed,
-        bedrooms=spec.bedrooms, area=spec.area, handover_horizon=spec.handover_horizon,
-        status=spec.status or "new", assigned_to=spec.assigned_to,
-        do_not_contact=_dnc(None, spec.do_not_contact), created_at=at, updated_at=at,
+        id=new_id("lead", at),
+        tenant_id=scope.tenant_id,
+        environment=scope.environment,
+        name=spec.name,
+        phone=spec.phone,
+        email=spec.email,
+        source=source,
+        source_raw=source_raw,
+        sources=[source],
+        utm=spec.utm,
+        budget_aed=spec.budget_aed,
+        bedrooms=spec.bedrooms,
+        area=spec.area,
+        handover_horizon=spec.handover_horizon,
+        status=spec.status or "new",
+        assigned_to=spec.assigned_to,
+        do_not_contact=_dnc(None, spec.do_not_contact),
+        created_at=at,
+        updated_at=at,
     )
     _rescore(lead)
     try:
@@ -210,8 +234,17 @@ async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
             holder = await _scoped(scope).filter(**{field: value}).exclude(id=lead.id).first()
             if holder is not None:
                 raise Conflict(f"lead {holder.id} already has this {field}", field=f"lead.{field}")
-    for field in ("name", "phone", "email", "utm", "budget_aed", "bedrooms", "area",
-                  "handover_horizon", "assigned_to"):
+    for field in (
+        "name",
+        "phone",
+        "email",
+        "utm",
+        "budget_aed",
+        "bedrooms",
+        "area",
+        "handover_horizon",
+        "assigned_to",
+    ):
         if field in given:
             setattr(lead, field, getattr(spec, field))
     if "status" in given:
@@ -264,7 +297,10 @@ async def list_leads(
     if source is not None:
         source = normalise.normalise_source(source)[0]
     filters: dict[str, Any] = {
-        "source": source, "score_min": score_min, "assigned_to": assigned_to, "status": status,
+        "source": source,
+        "score_min": score_min,
+        "assigned_to": assigned_to,
+        "status": status,
         "created_after": clock.isoformat(created_after) if created_after else None,
     }
     binding = {"list": "leads", "t": scope.tenant_id, "e": scope.environment, **filters}

@@ -1,10 +1,19 @@
-from tests.conftest import lead_body
 
 
 async def test_create_and_list(ws):
-    r = await ws.request("POST", "/api/v1/leads", json={
-        "name": "Aisha Khan", "phone": "+971501234567", "email": "Aisha@Example.COM",
-        "source": "bayut", "budget_aed": 1800000, "bedrooms": 2, "area": "Dubai Marina"})
+    r = await ws.request(
+        "POST",
+        "/api/v1/leads",
+        json={
+            "name": "Aisha Khan",
+            "phone": "+971501234567",
+            "email": "Aisha@Example.COM",
+            "source": "bayut",
+            "budget_aed": 1800000,
+            "bedrooms": 2,
+            "area": "Dubai Marina",
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["error"] is None

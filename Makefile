@@ -1,0 +1,58 @@
+# Hadar: the two commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test setup services services-stop lint unit test-sqlite test-postgres bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Set up, migrate, create the demo workspace, print a test key, serve on SQLite.
+run: setup
+	$(BIN)/hadar migrate
+	@TOKEN=$$($(BIN)/hadar demo) && \
+	  echo "" && \
+	  echo "Demo workspace ready. Test key (role admin, environment test):" && \
+	  echo "" && echo "    $$TOKEN" && echo "" && \
+	  echo "Try:  curl -H \"Authorization: Bearer $$TOKEN\" http://$(HOST):$(PORT)/api/v1/leads" && \
+	  echo "GraphiQL: http://$(HOST):$(PORT)/graphql    API docs: http://$(HOST):$(PORT)/developers/api-docs" && \
+	  echo ""
+	$(BIN)/hadar serve --host $(HOST) --port $(PORT)
+
+services: setup
+	scripts/services.sh start
+
+services-stop:
+	scripts/services.sh stop
+
+lint: setup
+	$(BIN)/ruff check hadar tests bench migrations
+	$(BIN)/ruff format --check hadar tests bench
+	$(BIN)/mypy hadar
+
+test-sqlite: setup
+	$(BIN)/pytest -q
+
+test-postgres: services
+	eval "$$(scripts/services.sh env)" && \
+	  HADAR_TEST_DATABASE_URL="$$HADAR_TEST_DATABASE_URL" $(BIN)/pytest -q
+
+# Set up, start Redis and PostgreSQL, run everything: lint, the suite on SQLite, then on PostgreSQL.
+test: setup services lint
+	eval "$$(scripts/services.sh env)" && $(BIN)/pytest -q
+	eval "$$(scripts/services.sh env)" && \
+	  HADAR_TEST_DATABASE_URL="$$HADAR_TEST_DATABASE_URL" $(BIN)/pytest -q
+
+bench: setup services
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .services hadar.db hadar.db-wal hadar.db-shm
