@@ -15,13 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hadar.domain.scope import Scope
-from hadar.errors import HadarError, InvalidApiKey, RateLimited, Unauthorized
-from hadar.platform import idempotency
+from hadar.errors import HadarError
+from hadar.platform import access, idempotency
 from hadar.platform.runtime import Runtime
-from hadar.platform.store import Verdict
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
 from hadar.rest.parsing import parse_json, read_body
-from hadar.services import keys
 
 
 @dataclass
@@ -39,49 +37,8 @@ class Call:
 Handler = Callable[[Call], Awaitable[tuple[int, Any]]]
 
 
-def rate_headers(verdict: Verdict) -> dict[str, str]:
-    headers = {
-        "X-RateLimit-Limit": str(verdict.limit),
-        "X-RateLimit-Remaining": str(verdict.remaining),
-        "X-RateLimit-Reset": str(verdict.reset_at),
-    }
-    if not verdict.allowed:
-        headers["Retry-After"] = str(verdict.retry_after)
-    return headers
-
-
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def meter(runtime: Runtime, key: str, limit: int, fail_closed: bool) -> dict[str, str]:
-    """Count the request; RateLimited (with headers) when over budget."""
-    verdict = await runtime.guard.meter(key, limit, fail_closed=fail_closed)
-    headers = rate_headers(verdict)
-    if not verdict.allowed:
-        raise RateLimited(
-            f"rate limit of {verdict.limit} requests a minute exceeded; retry after "
-            f"{verdict.retry_after} s",
-            headers=headers,
-        )
-    return headers
-
-
-async def authenticate(
-    request: Request, runtime: Runtime, *, fail_closed: bool
-) -> tuple[Scope, dict[str, str]]:
-    """The caller's scope and rate-limit headers. Failed auth is metered per client address."""
-    try:
-        scope = await keys.authenticate(
-            header=request.headers.get("authorization"), secret=runtime.settings.secret_key
-        )
-    except (Unauthorized, InvalidApiKey) as err:
-        err.headers.update(
-            await meter(runtime, f"ip:{client_address(request)}", runtime.anon_limit, fail_closed)
-        )
-        raise
-    headers = await meter(runtime, f"key:{scope.key_id}", scope.rate_limit, fail_closed)
-    return scope, headers
 
 
 def canonical_path(request: Request) -> str:
@@ -102,7 +59,12 @@ def endpoint(
         runtime: Runtime = request.app.state.runtime
         headers: dict[str, str] = {}
         try:
-            scope, headers = await authenticate(request, runtime, fail_closed=fail_closed)
+            scope, headers = await access.admit(
+                runtime,
+                authorization=request.headers.get("authorization"),
+                client=client_address(request),
+                fail_closed=fail_closed,
+            )
             if not mutation:
                 status, data = await handler(Call(request, scope, None, runtime))
                 return json_response(status, data_body(data), headers)
@@ -142,7 +104,7 @@ async def anonymous(request: Request, err: HadarError) -> Response:
     """An error for a request no route takes (unknown path or method), metered by address."""
     runtime: Runtime = request.app.state.runtime
     try:
-        headers = await meter(runtime, f"ip:{client_address(request)}", runtime.anon_limit, False)
+        headers = await access.meter_anonymous(runtime, client_address(request))
     except HadarError as limited:
         return error_response(limited, limited.headers)
     return error_response(err, headers)
