@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -56,20 +55,3 @@ async def migrate(database_url: str) -> list[str]:
         finally:
             await Tortoise.close_connections()
     return applied
-
-
-async def reset_database(database_url: str) -> None:
-    """Drop everything (tests only): a fresh schema for the next migrate()."""
-    if database_url.startswith("sqlite://"):
-        path = database_url.removeprefix("sqlite://").split("?")[0]
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path + suffix)
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()

@@ -107,7 +107,13 @@ resolve_pg_paths() {
   local loc_file="$STATE_DIR/pg.location" candidate=""
   if [ -f "$loc_file" ]; then
     candidate="$(cat "$loc_file")"
-    [ -d "$candidate" ] || candidate=""
+    # Only trust the two locations this script itself would choose (the file
+    # may come from another checkout / machine).
+    if [ ! -d "$candidate" ] ||
+       { [ "$candidate" != "$STATE_DIR/pg" ] && [ "$candidate" != "/tmp/hadar-pg-$PG_PORT" ]; } ||
+       ! pg_user_can_use "$candidate"; then
+      candidate=""
+    fi
   fi
   if [ -z "$candidate" ]; then
     candidate="$STATE_DIR/pg"
@@ -143,7 +149,9 @@ resolve_pg_paths() {
 resolve_pg_paths_readonly() {
   local loc_file="$STATE_DIR/pg.location" candidate=""
   if [ -f "$loc_file" ]; then candidate="$(cat "$loc_file")"; fi
-  [ -n "$candidate" ] || candidate="$STATE_DIR/pg"
+  if [ "$candidate" != "$STATE_DIR/pg" ] && [ "$candidate" != "/tmp/hadar-pg-$PG_PORT" ]; then
+    candidate="$STATE_DIR/pg"
+  fi
   PG_ROOT="$candidate"
   PG_DATA="$PG_ROOT/data"
   PG_SOCK="$PG_ROOT/sock"
@@ -182,10 +190,19 @@ pg_ours_running() {
   return 1
 }
 
+pg_wipe() {
+  rm -rf "$PG_DATA" 2>/dev/null || as_pg rm -rf "$PG_DATA"
+}
+
 pg_init() {
-  if [ -d "$PG_DATA" ] && [ ! -f "$PG_DATA/PG_VERSION" ]; then
-    # Leftover from an interrupted initdb.
-    rm -rf "$PG_DATA"
+  if [ -d "$PG_DATA" ]; then
+    if [ ! -f "$PG_DATA/PG_VERSION" ] ||
+       [ "$(stat -c %U "$PG_DATA")" != "$PG_OS_USER" ] ||
+       [ ! -f "$PG_DATA/postgresql.conf" ] || [ ! -d "$PG_DATA/pg_notify" ]; then
+      # Interrupted initdb, or a copy not made by initdb for this user (e.g. a
+      # data dir that ended up in git): it is throwaway, so start over.
+      pg_wipe
+    fi
   fi
   [ -f "$PG_DATA/PG_VERSION" ] && return 0
   if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_SUPERUSER" -A trust -E UTF8 \
@@ -244,11 +261,30 @@ pg_start() {
   elif pg_answers; then
     how="reusing server already listening on port $PG_PORT"
   else
+    # Nothing is serving our port and our postmaster is gone: any socket lock
+    # left in the socket dir is stale. Also make sure leftovers not created by
+    # the postgres user (e.g. from a checkout) do not block it.
+    rm -f "$PG_SOCK/.s.PGSQL.$PG_PORT" "$PG_SOCK/.s.PGSQL.$PG_PORT.lock" 2>/dev/null || true
+    if is_root; then
+      find "$PG_ROOT" -maxdepth 1 -mindepth 1 ! -path "$PG_DATA" ! -user "$PG_OS_USER" \
+        -exec chown -R "$PG_OS_USER": {} + 2>/dev/null || true
+    fi
     pg_init
     pg_write_conf
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 -s start >/dev/null 2>&1; then
-      tail -n 30 "$PG_LOG" >&2 2>/dev/null || true
-      die "PostgreSQL failed to start (log: $PG_LOG)"
+      # Throwaway cluster: if an existing data dir will not start, re-create it once.
+      if pg_answers || pg_ours_running; then
+        tail -n 30 "$PG_LOG" >&2 2>/dev/null || true
+        die "PostgreSQL failed to start (log: $PG_LOG)"
+      fi
+      echo "services: postgres failed to start from existing data dir; re-initialising" >&2
+      pg_wipe
+      pg_init
+      pg_write_conf
+      if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 -s start >/dev/null 2>&1; then
+        tail -n 30 "$PG_LOG" >&2 2>/dev/null || true
+        die "PostgreSQL failed to start (log: $PG_LOG)"
+      fi
     fi
     how="started"
   fi

@@ -15,15 +15,22 @@ import pytest
 from hadar import pagination
 from hadar.app import create_app
 from hadar.db import close_db, open_db
-from hadar.migrate import migrate, reset_database
+from hadar.migrate import migrate
 from hadar.services import keys
 from hadar.settings import Settings
+from tests.dbutil import create_database, drop_database
 
 SECRET = "test-secret-key-0123456789"
 
 
 def database_url(tmp: Path) -> str:
-    return os.environ.get("HADAR_TEST_DATABASE_URL") or f"sqlite://{tmp / 'hadar-test.db'}"
+    """SQLite in a temp dir, or a fresh database on the PostgreSQL server named by
+    HADAR_TEST_DATABASE_URL (one per session, so parallel runs never share tables)."""
+    server = os.environ.get("HADAR_TEST_DATABASE_URL")
+    if not server:
+        return f"sqlite://{tmp / 'hadar-test.db'}"
+    base, _, _ = server.rpartition("/")
+    return f"{base}/hadar_t_{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +47,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session", autouse=True)
 async def database(settings: Settings) -> AsyncIterator[None]:
-    await reset_database(settings.database_url)
+    await create_database(settings.database_url)
     await migrate(settings.database_url)
     pagination.configure(settings.secret_key)
     await open_db(settings.database_url)
     yield
     await close_db()
+    await drop_database(settings.database_url)
 
 
 @pytest.fixture(scope="session")
