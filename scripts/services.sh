@@ -171,12 +171,18 @@ pg_answers() {
 # postmaster.pid (crashed server, or a zombie not yet reaped by PID 1, which
 # would otherwise make pg_ctl/postgres believe the server is still running).
 pg_ours_running() {
-  local pid comm=""
+  local pid comm="" cwd=""
   [ -f "$PG_DATA/postmaster.pid" ] || return 1
   pid="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
   if [ -n "$pid" ] && pid_alive "$pid"; then
     comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
-    case "$comm" in ""|postgres|postmaster) return 0 ;; esac
+    cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null || true)"
+    case "$comm" in
+      ""|postgres|postmaster)
+        # the postmaster runs with its data dir as cwd; a different cwd means
+        # the PID was reused by some other server
+        if [ -z "$cwd" ] || [ "$cwd" = "$PG_DATA" ]; then return 0; fi ;;
+    esac
   fi
   rm -f "$PG_DATA/postmaster.pid"
   # Same for the unix-socket lock file (postgres checks the PID recorded there).
