@@ -21,14 +21,18 @@ from tortoise.contrib.starlette import RegisterTortoise
 from hadar import pagination
 from hadar.db import tortoise_config
 from hadar.errors import HadarError, NotFound, ServiceUnavailable
+from hadar.graphql.view import HadarGraphQL
+from hadar.platform import maintenance
 from hadar.platform.guard import Guard
 from hadar.platform.runtime import Runtime
 from hadar.platform.store import MemoryStore, RedisStore, Store
 from hadar.platform.tracing import set_trace_id, trace_id_from
+from hadar.rest.docs import docs_routes
 from hadar.rest.endpoint import anonymous
 from hadar.rest.envelope import data_body, error_body, json_response
 from hadar.rest.routes import api_routes
 from hadar.settings import Settings
+from hadar.webhooks.runner import inprocess_worker
 
 log = logging.getLogger("hadar")
 STATIC = Path(__file__).parent / "static"
@@ -55,7 +59,8 @@ class TraceMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 raw = list(message.get("headers", []))
-                raw.append((b"x-trace-id", trace_id.encode()))
+                if not any(name.lower() == b"x-trace-id" for name, _ in raw):
+                    raw.append((b"x-trace-id", trace_id.encode()))
                 message = {**message, "headers": raw}
             await send(message)
 
@@ -107,7 +112,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+        async with (
+            RegisterTortoise(app, config=tortoise_config(settings.database_url)),
+            maintenance.running(),  # periodic purge of expired idempotency records
+            inprocess_worker(settings),  # webhook deliveries, unless `serve --no-worker`
+        ):
             try:
                 yield
             finally:
@@ -118,6 +127,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *api_routes(),
+        Route("/graphql", HadarGraphQL(), methods=["GET", "POST"]),
+        *docs_routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,6 +43,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hadar.migrate import migrate
 
     asyncio.run(migrate(settings.database_url))
+    # Read by the app's lifespan (hadar.webhooks.runner): one webhook worker per server process.
+    os.environ["HADAR_INPROCESS_WORKER"] = "0" if args.no_worker else "1"
     uvicorn.run(
         "hadar.app:create_app",
         factory=True,
@@ -52,6 +55,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
     )
     return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from hadar.webhooks.runner import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(
+        run_worker(
+            settings,
+            concurrency=args.concurrency,
+            lease=args.lease,
+            poll_interval=args.poll_interval,
+        )
+    )
+    return 0
+
+
+def cmd_webhooks_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from hadar.webhooks.signing import verify
+
+    if args.body == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        with open(args.body, "rb") as handle:
+            raw = handle.read()
+    ok = verify(raw, args.header, args.secret, tolerance=args.tolerance)
+    print("valid" if ok else "invalid")
+    return 0 if ok else 1
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,6 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="create the demo workspace and print a test key")
     demo.set_defaults(func=cmd_demo)
+
+    worker = sub.add_parser("worker", help="run the webhook delivery worker (until SIGTERM)")
+    worker.add_argument("--concurrency", type=int, help="attempts in flight at once (16)")
+    worker.add_argument("--lease", type=float, help="seconds a claim lasts (30; max 60)")
+    worker.add_argument("--poll-interval", type=float, dest="poll_interval", help="idle poll (0.2)")
+    worker.set_defaults(func=cmd_worker)
+
+    hooks = sub.add_parser("webhooks", help="webhook tools")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    verify = hooks_sub.add_parser(
+        "verify", help="check an X-Hadar-Signature header against a raw body and secret"
+    )
+    verify.add_argument("--secret", required=True, help="the endpoint secret (whsec_…)")
+    verify.add_argument("--header", required=True, help="the X-Hadar-Signature value")
+    verify.add_argument("--tolerance", type=int, default=300, help="max age in seconds (300)")
+    verify.add_argument("body", nargs="?", default="-", help="raw body file (default: stdin)")
+    verify.set_defaults(func=cmd_webhooks_verify)
     return parser
 
 

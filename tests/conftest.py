@@ -82,8 +82,6 @@ class Workspace:
             minted = await keys.mint_for_tenant(
                 slug=self.slug, environment=env, role=role, secret=SECRET, **kw
             )
-            if kw:
-                return minted.token
             self.tokens[(env, role)] = minted.token
             self.key_ids[(env, role)] = minted.key.id
         return self.tokens[(env, role)]

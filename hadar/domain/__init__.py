@@ -4,4 +4,5 @@ MODEL_MODULES = [
     "hadar.domain.tenants",
     "hadar.domain.leads",
     "hadar.domain.records",
+    "hadar.domain.webhooks",
 ]

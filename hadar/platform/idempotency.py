@@ -32,6 +32,9 @@ class Outcome:
     body: bytes
     replayed: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # What a replay returns when it must differ from `body`: secrets shown once (a new API
+    # key's token) are never written to the database, so their replay carries null instead.
+    stored_body: bytes | None = None
 
 
 def check_key(value: str | None) -> str | None:
@@ -80,7 +83,7 @@ async def _save(scope: Scope, key: str, method: str, path: str, digest: str, out
         path=path,
         request_hash=digest,
         status=out.status,
-        body=out.body,
+        body=out.body if out.stored_body is None else out.stored_body,
         created_at=at,
         expires_at=at + TTL,
     )

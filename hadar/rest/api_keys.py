@@ -42,6 +42,7 @@ ROUTES = [
         fail_closed=True,
         body=keys.KeyCreate,
         status=201,
+        shown_once=("token",),
         errors=("validation_error", *_ERRORS, "conflict"),
     ),
     RouteSpec(

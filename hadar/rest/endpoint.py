@@ -41,6 +41,15 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def trace_id_of(body: bytes) -> str | None:
+    """The trace id inside a stored error body (a replay answers with the original one)."""
+    if not body.startswith(b'{"data":null'):
+        return None
+    error = orjson.loads(body).get("error") or {}
+    trace = error.get("trace_id")
+    return trace if isinstance(trace, str) else None
+
+
 def canonical_path(request: Request) -> str:
     """The route's canonical /api/v1 path, so the aliases share idempotency keys."""
     path = request.url.path
@@ -51,7 +60,11 @@ def canonical_path(request: Request) -> str:
 
 
 def endpoint(
-    handler: Handler, *, mutation: bool = False, fail_closed: bool = False
+    handler: Handler,
+    *,
+    mutation: bool = False,
+    fail_closed: bool = False,
+    shown_once: tuple[str, ...] = (),
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap `handler` so it runs authenticated, metered and (for mutations) idempotent."""
 
@@ -74,7 +87,10 @@ def endpoint(
 
             async def execute() -> idempotency.Outcome:
                 status, data = await handler(call)
-                return idempotency.Outcome(status, data_body(data))
+                stored = None
+                if shown_once and isinstance(data, dict):
+                    stored = data_body({**data, **dict.fromkeys(shown_once)})
+                return idempotency.Outcome(status, data_body(data), stored_body=stored)
 
             def render(err: HadarError) -> idempotency.Outcome:
                 return idempotency.Outcome(err.status, error_body(err), headers=err.headers)
@@ -93,6 +109,9 @@ def endpoint(
             headers.update(outcome.headers)
             if outcome.replayed:
                 headers["Idempotent-Replayed"] = "true"
+                stored_trace = trace_id_of(outcome.body)
+                if stored_trace:
+                    headers["X-Trace-Id"] = stored_trace
             return json_response(outcome.status, outcome.body, headers)
         except HadarError as err:
             return error_response(err, headers)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, leads
+from hadar.rest import api_keys, leads, webhooks
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
 ROUTES: list[RouteSpec] = [
     *leads.ROUTES,
     *api_keys.ROUTES,
+    *webhooks.ROUTES,
 ]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
@@ -22,7 +23,12 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(
             spec.path,
-            endpoint(spec.handler, mutation=spec.mutation, fail_closed=spec.fail_closed),
+            endpoint(
+                spec.handler,
+                mutation=spec.mutation,
+                fail_closed=spec.fail_closed,
+                shown_once=spec.shown_once,
+            ),
             methods=[spec.method],
         )
         for spec in ROUTES

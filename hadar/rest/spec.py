@@ -23,3 +23,4 @@ class RouteSpec:
     status: int = 200  # the usual success status
     extra_statuses: tuple[int, ...] = ()  # other success statuses (e.g. 200 for a merge)
     errors: tuple[str, ...] = ()  # documented error codes this operation can answer with
+    shown_once: tuple[str, ...] = ()  # response fields never stored (an idempotent replay: null)

@@ -136,7 +136,9 @@ async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
     return minted
 
 
-async def list_keys(*, scope: Scope, limit: int | None, cursor: str | None) -> Page[ApiKey]:
+async def list_keys(
+    *, scope: Scope, limit: int | None = None, cursor: str | None = None
+) -> Page[ApiKey]:
     """The tenant's keys in the caller's environment, newest first."""
     scope.require_read("api_keys")
     limit = check_limit(limit)

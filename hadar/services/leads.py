@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -19,7 +19,7 @@ from hadar.domain.scoring import LeadFacts, score
 from hadar.errors import Conflict, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
 from hadar.pagination import Page, check_limit, page_of, signer
-from hadar.services import audit
+from hadar.services import audit, events
 from hadar.services.validation import Strict, parse
 
 Text200 = Annotated[str, pydantic.Field(min_length=1, max_length=200)]
@@ -163,6 +163,7 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
     lead.updated_at = clock.now()
     await lead.save()
     await audit.record(scope=scope, action="lead.merged", object_id=lead.id)
+    await events.emit(scope=scope, type="lead.updated", obj=present_lead(lead))
     return lead
 
 
@@ -209,6 +210,7 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
             raise
         return await _merge(scope, existing, spec), False
     await audit.record(scope=scope, action="lead.created", object_id=lead.id)
+    await events.emit(scope=scope, type="lead.created", obj=present_lead(lead))
     return lead, True
 
 
@@ -265,6 +267,7 @@ async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
     except IntegrityError:
         raise Conflict("another lead already has this phone or email", field="lead.phone") from None
     await audit.record(scope=scope, action="lead.updated", object_id=lead.id)
+    await events.emit(scope=scope, type="lead.updated", obj=present_lead(lead))
     return lead
 
 
@@ -296,6 +299,9 @@ async def list_leads(
         raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
     if source is not None:
         source = normalise.normalise_source(source)[0]
+    if created_after is not None:
+        # Stored timestamps are UTC; compare in UTC whatever offset the caller used.
+        created_after = created_after.astimezone(UTC)
     filters: dict[str, Any] = {
         "source": source,
         "score_min": score_min,

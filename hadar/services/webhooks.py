@@ -1,0 +1,275 @@
+"""Webhook endpoints (admin only): register, filter events, rotate secrets; inspect and retry
+deliveries. Delivery itself is `hadar.webhooks.worker`'s job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import pydantic
+
+from hadar import clock
+from hadar.domain.scope import Scope
+from hadar.domain.webhooks import (
+    ALL_EVENTS,
+    EVENT_TYPES,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    WebhookEndpoint,
+)
+from hadar.errors import Conflict, NotFound, ValidationError
+from hadar.ids import looks_like, new_id
+from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.services import audit
+from hadar.services.validation import Strict, parse
+from hadar.webhooks import signing, urls
+
+ROTATION_OVERLAP = timedelta(hours=24)
+Url = Annotated[str, pydantic.Field(min_length=1, max_length=2048)]
+Description = Annotated[str, pydantic.Field(max_length=500)]
+EventList = Annotated[list[str], pydantic.Field(min_length=1, max_length=len(EVENT_TYPES) + 1)]
+
+
+def _check_events(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    for name in value:
+        if name != ALL_EVENTS and name not in EVENT_TYPES:
+            known = ", ".join(EVENT_TYPES)
+            raise ValueError(f"has unknown event {name!r}; use '*' or one of {known}")
+    return list(dict.fromkeys(value))
+
+
+class WebhookCreate(Strict):
+    url: Url
+    events: EventList
+    description: Description | None = None
+    enabled: bool = True
+
+    _events = pydantic.field_validator("events")(_check_events)
+
+
+class WebhookUpdate(Strict):
+    url: Url | None = None
+    events: EventList | None = None
+    description: Description | None = None
+    enabled: bool | None = None
+
+    _events = pydantic.field_validator("events")(_check_events)
+
+
+async def _check_url(scope: Scope, url: str, allow_private: bool) -> None:
+    try:
+        await urls.resolve_target(url, environment=scope.environment, allow_private=allow_private)
+    except urls.UnsafeUrl as err:
+        raise ValidationError(f"webhook.url {err}", field="webhook.url") from None
+
+
+def _scoped(scope: Scope) -> Any:
+    return WebhookEndpoint.filter(tenant_id=scope.tenant_id, environment=scope.environment)
+
+
+async def create_endpoint(*, scope: Scope, data: Any, allow_private: bool) -> WebhookEndpoint:
+    """Register an endpoint; live ones must be https, and no URL may reach a private address."""
+    scope.require_write("webhooks")
+    spec = parse(WebhookCreate, data, root="webhook")
+    await _check_url(scope, spec.url, allow_private)
+    at = clock.now()
+    endpoint = await WebhookEndpoint.create(
+        id=new_id("whk", at),
+        tenant_id=scope.tenant_id,
+        environment=scope.environment,
+        url=spec.url,
+        description=spec.description,
+        events=spec.events,
+        enabled=spec.enabled,
+        secret=signing.new_secret(),
+        created_at=at,
+        updated_at=at,
+    )
+    await audit.record(scope=scope, action="webhook_endpoint.created", object_id=endpoint.id)
+    return endpoint
+
+
+async def get_endpoint(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
+    """The endpoint with `endpoint_id` in the caller's tenant and environment, else NotFound."""
+    scope.require_read("webhooks")
+    found = (
+        await _scoped(scope).filter(id=endpoint_id).first()
+        if looks_like("whk", endpoint_id)
+        else None
+    )
+    if found is None:
+        raise NotFound(f"webhook {endpoint_id} does not exist")
+    return found
+
+
+async def list_endpoints(
+    *, scope: Scope, limit: int | None = None, cursor: str | None = None
+) -> Page[WebhookEndpoint]:
+    """The tenant's endpoints in the caller's environment, newest first."""
+    scope.require_read("webhooks")
+    limit = check_limit(limit)
+    binding = {"list": "webhooks", "t": scope.tenant_id, "e": scope.environment}
+    query = _scoped(scope)
+    if cursor:
+        query = query.filter(id__lt=signer().read(cursor, binding))
+    rows = await query.order_by("-id").limit(limit + 1)
+    return page_of(rows, limit, binding)
+
+
+async def update_endpoint(
+    *, scope: Scope, endpoint_id: str, data: Any, allow_private: bool
+) -> WebhookEndpoint:
+    """Change url, events, description or enabled; a new URL is checked like a new endpoint."""
+    scope.require_write("webhooks")
+    spec = parse(WebhookUpdate, data, root="webhook")
+    endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
+    given = spec.model_fields_set
+    for name in ("url", "events", "enabled"):
+        if name in given and getattr(spec, name) is None:
+            raise ValidationError(f"webhook.{name} may not be null", field=f"webhook.{name}")
+    if spec.url is not None and spec.url != endpoint.url:
+        await _check_url(scope, spec.url, allow_private)
+    for name in ("url", "events", "description", "enabled"):
+        if name in given:
+            setattr(endpoint, name, getattr(spec, name))
+    endpoint.updated_at = clock.now()
+    await endpoint.save()
+    await audit.record(scope=scope, action="webhook_endpoint.updated", object_id=endpoint.id)
+    return endpoint
+
+
+async def delete_endpoint(*, scope: Scope, endpoint_id: str) -> str:
+    """Delete the endpoint and its pending and past deliveries; returns its id."""
+    scope.require_write("webhooks")
+    endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
+    await endpoint.delete()
+    await audit.record(scope=scope, action="webhook_endpoint.deleted", object_id=endpoint_id)
+    return endpoint_id
+
+
+async def rotate_secret(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
+    """A new secret; the current one keeps signing beside it for 24 hours."""
+    scope.require_write("webhooks")
+    endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
+    at = clock.now()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = at + ROTATION_OVERLAP
+    endpoint.secret = signing.new_secret()
+    endpoint.updated_at = at
+    await endpoint.save()
+    await audit.record(scope=scope, action="webhook_endpoint.secret_rotated", object_id=endpoint.id)
+    return endpoint
+
+
+def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
+    """The secrets that sign now: the previous one while its overlap lasts, then the current."""
+    previous = endpoint.previous_secret
+    expires = endpoint.previous_secret_expires_at
+    if previous and expires is not None and expires > clock.now():
+        return [previous, endpoint.secret]
+    return [endpoint.secret]
+
+
+async def list_deliveries(
+    *, scope: Scope, endpoint_id: str, limit: int | None = None, cursor: str | None = None
+) -> tuple[Page[Delivery], dict[str, list[DeliveryAttempt]]]:
+    """The endpoint's deliveries, newest first, with every attempt of each (oldest first)."""
+    endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
+    limit = check_limit(limit)
+    binding = {"list": "webhook_deliveries", "t": scope.tenant_id, "e": scope.environment}
+    binding["endpoint"] = endpoint.id
+    query = Delivery.filter(endpoint_id=endpoint.id).select_related("event")
+    if cursor:
+        query = query.filter(id__lt=signer().read(cursor, binding))
+    rows = await query.order_by("-id").limit(limit + 1)
+    page = page_of(rows, limit, binding)
+    attempts: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in page.items}
+    if attempts:
+        found = await DeliveryAttempt.filter(delivery_id__in=list(attempts)).order_by("id")
+        for attempt in found:
+            attempts[attempt.delivery_id].append(attempt)
+    return page, attempts
+
+
+async def retry_delivery(*, scope: Scope, delivery_id: str) -> Delivery:
+    """Schedule the delivery again now with a fresh retry schedule; refused while in flight."""
+    scope.require_write("webhooks")
+    delivery = (
+        await Delivery.filter(
+            id=delivery_id, tenant_id=scope.tenant_id, environment=scope.environment
+        )
+        .select_related("event")
+        .first()
+        if looks_like("dlv", delivery_id)
+        else None
+    )
+    if delivery is None:
+        raise NotFound(f"webhook_delivery {delivery_id} does not exist")
+    at = clock.now()
+    if delivery.lease_until is not None and delivery.lease_until > at:
+        raise Conflict(f"webhook_delivery {delivery_id} is being attempted right now; retry later")
+    delivery.status = DeliveryStatus.PENDING.value
+    delivery.failures = 0
+    delivery.next_attempt_at = at
+    delivery.lease_until = None
+    delivery.claimed_by = None
+    delivery.updated_at = at
+    await delivery.save()
+    await audit.record(scope=scope, action="webhook_delivery.retried", object_id=delivery.id)
+    return delivery
+
+
+def present_endpoint(endpoint: WebhookEndpoint, *, show_secret: bool = False) -> dict[str, Any]:
+    """The public shape of an endpoint; the secret only on create and rotation."""
+    expires = endpoint.previous_secret_expires_at
+    out: dict[str, Any] = {
+        "id": endpoint.id,
+        "object": "webhook_endpoint",
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+        "previous_secret_expires_at": (
+            clock.isoformat(expires) if expires is not None and expires > clock.now() else None
+        ),
+        "created_at": clock.isoformat(endpoint.created_at),
+        "updated_at": clock.isoformat(endpoint.updated_at),
+    }
+    if show_secret:
+        out["secret"] = endpoint.secret
+    return out
+
+
+def present_attempt(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "attempted_at": clock.isoformat(attempt.attempted_at),
+        "status_code": attempt.status_code,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "response_excerpt": attempt.response_excerpt,
+    }
+
+
+def present_delivery(
+    delivery: Delivery, attempts: list[DeliveryAttempt] | None = None
+) -> dict[str, Any]:
+    """The public shape of a delivery, with its attempts when given."""
+    pending = delivery.status == DeliveryStatus.PENDING.value
+    return {
+        "id": delivery.id,
+        "object": "webhook_delivery",
+        "webhook_id": delivery.endpoint_id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event.type,
+        "status": delivery.status,
+        "attempt_count": delivery.attempt_count,
+        "next_attempt_at": clock.isoformat(delivery.next_attempt_at) if pending else None,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "delivered_at": clock.isoformat(delivery.delivered_at) if delivery.delivered_at else None,
+        "created_at": clock.isoformat(delivery.created_at),
+        "attempts": [present_attempt(a) for a in attempts or []],
+    }

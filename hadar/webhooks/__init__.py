@@ -1,0 +1,1 @@
+"""Outbound webhooks: signing, address checks, the delivery queue and the worker."""

@@ -1,0 +1,94 @@
+"""One HTTP attempt: check the target again, POST the signed raw body, keep a short excerpt.
+
+Redirects are never followed (a 3xx is a failed attempt), the whole attempt is bounded by one
+timeout, and the connection goes to the address the SSRF check approved (Host and TLS SNI
+still name the endpoint's host, so certificates verify as usual).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from hadar.webhooks import urls
+from hadar.webhooks.queue import AttemptResult
+
+EXCERPT_BYTES = 500
+DEFAULT_TIMEOUT = 10.0
+
+
+def new_client(timeout: float = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+    """The one shared client a worker sends with: explicit timeouts, no redirects, no proxies
+    from the environment (a proxy would bypass the address check)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        headers={"User-Agent": "Hadar-Webhooks/1.0"},
+    )
+
+
+def _host_header(target: urls.Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.url.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+async def _send(
+    client: httpx.AsyncClient, target: urls.Target, body: bytes, headers: dict[str, str]
+) -> tuple[int, str]:
+    request = client.build_request(
+        "POST",
+        urls.pinned_url(target),
+        content=body,
+        headers={**headers, "Host": _host_header(target), "Content-Type": "application/json"},
+        extensions={"sni_hostname": target.host} if target.addresses else None,
+    )
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        excerpt = b""
+        async for chunk in response.aiter_bytes():
+            excerpt += chunk
+            if len(excerpt) >= EXCERPT_BYTES:
+                break
+        return response.status_code, excerpt[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    finally:
+        await response.aclose()
+
+
+async def attempt(
+    client: httpx.AsyncClient,
+    *,
+    url: str,
+    environment: str,
+    allow_private: bool,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 (bounds resolve + send together)
+    resolver: urls.Resolver = urls.system_resolver,
+) -> AttemptResult:
+    """POST `body` to `url` once; never raises for network trouble, reports it instead."""
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        async with asyncio.timeout(timeout):
+            target = await urls.resolve_target(
+                url, environment=environment, allow_private=allow_private, resolver=resolver
+            )
+            status, excerpt = await _send(client, target, body, headers)
+    except urls.UnsafeUrl as err:
+        return AttemptResult(None, elapsed(), error=f"refused: url {err}")
+    except (TimeoutError, httpx.TimeoutException):
+        return AttemptResult(None, elapsed(), error=f"timeout after {timeout:g}s")
+    except httpx.ConnectError as err:
+        return AttemptResult(None, elapsed(), error=f"connection failed: {err}"[:500])
+    except httpx.HTTPError as err:
+        return AttemptResult(None, elapsed(), error=f"{type(err).__name__}: {err}"[:500])
+    error = None if 200 <= status < 300 else f"HTTP {status}"
+    return AttemptResult(status, elapsed(), error=error, response_excerpt=excerpt or None)

@@ -1,0 +1,70 @@
+"""Starting the worker: as its own process (`hadar worker`) or inside `hadar serve`'s lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+
+from hadar.settings import Settings
+from hadar.webhooks.worker import DEFAULT_LEASE, Worker, WorkerConfig
+
+log = logging.getLogger("hadar.webhooks")
+INPROCESS_ENV = "HADAR_INPROCESS_WORKER"  # set to 1 by `hadar serve` unless --no-worker
+
+
+def config_from(settings: Settings, **overrides: float | int) -> WorkerConfig:
+    """Worker settings from the environment's Settings, with CLI overrides."""
+    base = WorkerConfig(
+        backoff_scale=settings.webhook_backoff_scale,
+        allow_private=settings.allow_private_webhook_urls,
+    )
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return WorkerConfig(**{**base.__dict__, **clean})
+
+
+@contextlib.asynccontextmanager
+async def inprocess_worker(settings: Settings) -> AsyncIterator[None]:
+    """Run a worker beside the app while the lifespan lasts, when HADAR_INPROCESS_WORKER=1."""
+    if os.environ.get(INPROCESS_ENV, "").strip() != "1":
+        yield
+        return
+    worker = Worker(config_from(settings))
+    task = asyncio.create_task(worker.run())
+    log.info("in-process webhook worker %s started", worker.name)
+    try:
+        yield
+    finally:
+        worker.stop()
+        await task
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    lease: float | None = None,
+    poll_interval: float | None = None,
+) -> None:
+    """`hadar worker`: deliver until SIGTERM or SIGINT, then shut down gracefully."""
+    from hadar.db import close_db, open_db
+
+    config = config_from(
+        settings,
+        concurrency=concurrency,  # type: ignore[arg-type]
+        lease=lease if lease is not None else DEFAULT_LEASE,
+        poll_interval=poll_interval,  # type: ignore[arg-type]
+    )
+    await open_db(settings.database_url)
+    worker = Worker(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("webhook worker %s started", worker.name)
+    try:
+        await worker.run()
+    finally:
+        await close_db()
