@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -9,6 +11,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.rows import as_datetime, as_json
 from hadar.domain.tenants import Tenant
 
 
@@ -61,3 +64,56 @@ class Lead(Model):
             Index(fields=("tenant_id", "environment", "source", "id")),
             Index(fields=("tenant_id", "environment", "status", "id")),
         ]
+
+
+@dataclass(slots=True)
+class LeadRecord:
+    """A read-only lead as listed (same attributes as Lead), mapped straight from a row."""
+
+    id: str
+    tenant_id: str
+    environment: str
+    name: str
+    phone: str | None
+    email: str | None
+    source: str
+    source_raw: str | None
+    sources: list[str]
+    utm: dict[str, str] | None
+    budget_aed: int | None
+    bedrooms: int | None
+    area: str | None
+    handover_horizon: str | None
+    status: str
+    assigned_to: str | None
+    do_not_contact: dict[str, bool]
+    score: int
+    score_factors: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LeadRecord:
+        return cls(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            environment=row["environment"],
+            name=row["name"],
+            phone=row["phone"],
+            email=row["email"],
+            source=row["source"],
+            source_raw=row["source_raw"],
+            sources=as_json(row["sources"]),
+            utm=as_json(row["utm"]),
+            budget_aed=row["budget_aed"],
+            bedrooms=row["bedrooms"],
+            area=row["area"],
+            handover_horizon=row["handover_horizon"],
+            status=row["status"],
+            assigned_to=row["assigned_to"],
+            do_not_contact=as_json(row["do_not_contact"]),
+            score=row["score"],
+            score_factors=as_json(row["score_factors"]),
+            created_at=as_datetime(row["created_at"]),
+            updated_at=as_datetime(row["updated_at"]),
+        )

@@ -13,7 +13,8 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain import normalise
-from hadar.domain.leads import Lead, LeadStatus
+from hadar.domain.leads import Lead, LeadRecord, LeadStatus
+from hadar.domain.rows import fetch_dicts
 from hadar.domain.scope import Scope
 from hadar.domain.scoring import LeadFacts, score
 from hadar.errors import Conflict, NotFound, ValidationError
@@ -290,7 +291,7 @@ async def list_leads(
     status: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
-) -> Page[Lead]:
+) -> Page[LeadRecord]:
     """Newest first, filtered; the cursor is bound to this tenant, environment and filter set."""
     limit = check_limit(limit)
     if score_min is not None and not 0 <= score_min <= 100:
@@ -323,11 +324,11 @@ async def list_leads(
         query = query.filter(status=status)
     if cursor:
         query = query.filter(Q(id__lt=signer().read(cursor, binding)))
-    rows = await query.order_by("-id").limit(limit + 1)
-    return page_of(rows, limit, binding)
+    rows = await fetch_dicts(query.order_by("-id").limit(limit + 1))
+    return page_of([LeadRecord.from_row(row) for row in rows], limit, binding)
 
 
-def present_lead(lead: Lead) -> dict[str, Any]:
+def present_lead(lead: Lead | LeadRecord) -> dict[str, Any]:
     """The public shape of a lead (REST body, webhook `data.object`)."""
     return {
         "id": lead.id,
