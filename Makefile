@@ -37,6 +37,7 @@ lint: setup
 	$(BIN)/ruff check hadar tests bench migrations
 	$(BIN)/ruff format --check hadar tests bench
 	$(BIN)/mypy hadar
+	$(BIN)/lint-imports --no-cache
 
 test-sqlite: setup
 	$(BIN)/pytest -q

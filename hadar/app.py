@@ -28,7 +28,7 @@ from hadar.platform.runtime import Runtime
 from hadar.platform.store import MemoryStore, RedisStore, Store
 from hadar.platform.tracing import set_trace_id, trace_id_from
 from hadar.rest.docs import docs_routes
-from hadar.rest.endpoint import anonymous
+from hadar.rest.endpoint import anonymous, public
 from hadar.rest.envelope import data_body, error_body, json_response
 from hadar.rest.routes import api_routes
 from hadar.settings import Settings
@@ -123,8 +123,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await store.aclose()
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/healthz", public(healthz), methods=["GET"]),
+        Route("/readyz", public(readyz), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *api_routes(),
         Route("/graphql", HadarGraphQL(), methods=["GET", "POST"]),

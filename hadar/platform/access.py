@@ -13,14 +13,7 @@ from hadar.services import keys
 
 
 def rate_headers(verdict: Verdict) -> dict[str, str]:
-    headers = {
-        "X-RateLimit-Limit": str(verdict.limit),
-        "X-RateLimit-Remaining": str(verdict.remaining),
-        "X-RateLimit-Reset": str(verdict.reset_at),
-    }
-    if not verdict.allowed:
-        headers["Retry-After"] = str(verdict.retry_after)
-    return headers
+    return verdict.headers()
 
 
 async def meter(runtime: Runtime, key: str, limit: int, *, fail_closed: bool) -> dict[str, str]:

@@ -39,8 +39,13 @@ class Guard:
         try:
             return await self.store.hit(key, limit)
         except StoreUnavailable as exc:
-            self._outage(exc, fail_closed=fail_closed)
-            return await self._local.hit(key, limit)
+            verdict = await self._local.hit(key, limit)
+            try:
+                self._outage(exc, fail_closed=fail_closed)
+            except ServiceUnavailable as err:
+                err.headers.update(verdict.headers())  # still metered, still told
+                raise
+            return verdict
 
     async def acquire(self, key: str, ttl: float, *, fail_closed: bool = False) -> str | None:
         """A lock token for `key`, or None while someone else holds it."""

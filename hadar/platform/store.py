@@ -38,6 +38,17 @@ class Verdict:
     reset_at: int  # Unix seconds when the budget is whole again
     retry_after: int  # whole seconds >= 1 when refused, else 0
 
+    def headers(self) -> dict[str, str]:
+        """The X-RateLimit-* headers (and Retry-After when refused) this verdict answers with."""
+        out = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(self.retry_after)
+        return out
+
 
 def _gcra(tat: float, now: float, limit: int) -> tuple[bool, float, Verdict]:
     """Generic cell rate algorithm: a smooth limit of `limit` per WINDOW with a full burst."""

@@ -6,6 +6,7 @@ the rules themselves live in `hadar.platform` and `hadar.services`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,9 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[tuple[int, Any]]]
+
+
+log = logging.getLogger("hadar.rest")
 
 
 def client_address(request: Request) -> str:
@@ -115,6 +119,9 @@ def endpoint(
             return json_response(outcome.status, outcome.body, headers)
         except HadarError as err:
             return error_response(err, headers)
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return error_response(HadarError(), headers)
 
     return run
 
@@ -127,3 +134,22 @@ async def anonymous(request: Request, err: HadarError) -> Response:
     except HadarError as limited:
         return error_response(limited, limited.headers)
     return error_response(err, headers)
+
+
+def public(
+    page: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A route that needs no key (health, docs): metered by client address like any
+    unauthenticated request, with the rate-limit headers on its answer."""
+
+    async def run(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            headers = await access.meter_anonymous(runtime, client_address(request))
+        except HadarError as err:
+            return error_response(err, err.headers)
+        response = await page(request)
+        response.headers.update(headers)
+        return response
+
+    return run
