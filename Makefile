@@ -29,6 +29,7 @@ run: setup
 
 services: setup
 	scripts/services.sh start
+	scripts/ensure-chromium.sh
 
 services-stop:
 	scripts/services.sh stop
