@@ -23,7 +23,9 @@ _state: dict[str, Any] = {}
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps({"data": data, "error": None}), status, media_type="application/json")
+    return Response(
+        orjson.dumps({"data": data, "error": None}), status, media_type="application/json"
+    )
 
 
 async def ping(request: Request) -> Response:
@@ -36,13 +38,18 @@ async def raw_insert(request: Request) -> Response:
     if IS_PG:
         async with _state["pool"].acquire() as conn:
             await conn.execute(
-                "INSERT INTO bench_raw (id, tenant_id, name, phone, created_at) VALUES ($1,$2,$3,$4,now())",
-                row_id, TENANT, body["name"], body.get("phone"),
+                "INSERT INTO bench_raw (id, tenant_id, name, phone, created_at) "
+                "VALUES ($1,$2,$3,$4,now())",
+                row_id,
+                TENANT,
+                body["name"],
+                body.get("phone"),
             )
     else:
         db = _state["sqlite"]
         await db.execute(
-            "INSERT INTO bench_raw (id, tenant_id, name, phone, created_at) VALUES (?,?,?,?,datetime('now'))",
+            "INSERT INTO bench_raw (id, tenant_id, name, phone, created_at) "
+            "VALUES (?,?,?,?,datetime('now'))",
             (row_id, TENANT, body["name"], body.get("phone")),
         )
         await db.commit()

@@ -39,7 +39,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 @contextlib.contextmanager
 def server(args: list[str], env: dict[str, str], health: str) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server subprocess until the block ends; its output goes to a temp log."""
-    log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
+    log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
     proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=log, stderr=log, cwd=ROOT)
     try:
         wait_http(health)
@@ -62,8 +62,14 @@ def need_wrk() -> str:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, *, seconds: int = 8, connections: int = 32, script: str | None = None,
-        headers: dict[str, str] | None = None) -> dict[str, float]:
+def wrk(
+    url: str,
+    *,
+    seconds: int = 8,
+    connections: int = 32,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
     """One bounded wrk run on loopback: requests/s, p50 and p99 latency in ms, non-2xx count."""
     args = [need_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for k, v in (headers or {}).items():
@@ -78,5 +84,9 @@ def wrk(url: str, *, seconds: int = 8, connections: int = 32, script: str | None
         return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99"),
-            "non_2xx": float(bad.group(1)) if bad else 0.0}
+    return {
+        "rps": rps,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": float(bad.group(1)) if bad else 0.0,
+    }

@@ -43,17 +43,31 @@ async def prepare(url: str, rows: int) -> tuple[str, str, str]:
     await open_db(url)
     try:
         minted = await keys.mint_for_tenant(
-            slug="bench", environment="test", role="admin", secret=SECRET,
-            plan="enterprise", rate_limit=1_000_000,
+            slug="bench",
+            environment="test",
+            role="admin",
+            secret=SECRET,
+            plan="enterprise",
+            rate_limit=1_000_000,
         )
         tenant_id = minted.key.tenant_id
     finally:
         await close_db()
     is_pg = url.startswith("postgres")
-    ddl = ("CREATE TABLE bench_raw (id VARCHAR(64) PRIMARY KEY, tenant_id VARCHAR(40), "
-           "name VARCHAR(200), phone VARCHAR(20), created_at {ts})")
-    facts = LeadFacts(phone="x", email=None, source="bayut", budget_aed=1_800_000, bedrooms=2,
-                      area="Dubai Marina", handover_horizon=None, status="new")
+    ddl = (
+        "CREATE TABLE bench_raw (id VARCHAR(64) PRIMARY KEY, tenant_id VARCHAR(40), "
+        "name VARCHAR(200), phone VARCHAR(20), created_at {ts})"
+    )
+    facts = LeadFacts(
+        phone="x",
+        email=None,
+        source="bayut",
+        budget_aed=1_800_000,
+        bedrooms=2,
+        area="Dubai Marina",
+        handover_horizon=None,
+        status="new",
+    )
     points, factors = score(facts)
     start = datetime.now(UTC) - timedelta(days=30)
     # The last row of page 39,999, so the cursor opens page 40,000 (or the deepest full page).
@@ -63,14 +77,28 @@ async def prepare(url: str, rows: int) -> tuple[str, str, str]:
         at = start + timedelta(milliseconds=i * 2)
         at_value: object = at if is_pg else at.isoformat(sep=" ")
         return (
-            f"lead_{ULID.from_datetime(at)}", tenant_id, "test", f"Seed Lead {i}",
-            f"+97152{i:07d}", "bayut", '["bayut"]', 1_800_000, 2, "Dubai Marina", "new",
-            '{"whatsapp":false,"voice":false,"email":false}', points,
-            orjson.dumps(factors).decode(), at_value, at_value,
+            f"lead_{ULID.from_datetime(at)}",
+            tenant_id,
+            "test",
+            f"Seed Lead {i}",
+            f"+97152{i:07d}",
+            "bayut",
+            '["bayut"]',
+            1_800_000,
+            2,
+            "Dubai Marina",
+            "new",
+            '{"whatsapp":false,"voice":false,"email":false}',
+            points,
+            orjson.dumps(factors).decode(),
+            at_value,
+            at_value,
         )
 
-    cols = ("id, tenant_id, environment, name, phone, source, sources, budget_aed, bedrooms, "
-            "area, status, do_not_contact, score, score_factors, created_at, updated_at")
+    cols = (
+        "id, tenant_id, environment, name, phone, source, sources, budget_aed, bedrooms, "
+        "area, status, do_not_contact, score, score_factors, created_at, updated_at"
+    )
     if is_pg:
         import asyncpg
 
@@ -80,13 +108,15 @@ async def prepare(url: str, rows: int) -> tuple[str, str, str]:
             batch = 20_000
             for lo in range(0, rows, batch):
                 await conn.copy_records_to_table(
-                    "leads", records=[row(i) for i in range(lo, min(rows, lo + batch))],
+                    "leads",
+                    records=[row(i) for i in range(lo, min(rows, lo + batch))],
                     columns=[c.strip() for c in cols.split(",")],
                 )
             await conn.execute("ANALYZE leads")
             after = await conn.fetchval(
                 "SELECT id FROM leads WHERE tenant_id=$1 ORDER BY id DESC OFFSET $2 LIMIT 1",
-                tenant_id, offset,
+                tenant_id,
+                offset,
             )
         finally:
             await conn.close()
@@ -110,8 +140,16 @@ async def prepare(url: str, rows: int) -> tuple[str, str, str]:
             )
             after = (await cur.fetchone())[0]  # type: ignore[index]
             await db.commit()
-    binding = {"list": "leads", "t": tenant_id, "e": "test", "source": None, "score_min": None,
-               "assigned_to": None, "status": None, "created_after": None}
+    binding = {
+        "list": "leads",
+        "t": tenant_id,
+        "e": "test",
+        "source": None,
+        "score_min": None,
+        "assigned_to": None,
+        "status": None,
+        "created_after": None,
+    }
     cursor = CursorSigner(SECRET).issue(after, binding)
     return minted.token, tenant_id, cursor
 
@@ -130,23 +168,41 @@ def main() -> None:
         url = f"sqlite://{tmp / 'bench.db'}"
     print(f"preparing {args.rows:,} leads on {url.split('://')[0]} ...", flush=True)
     token, tenant_id, cursor = asyncio.run(prepare(url, args.rows))
-    env = {"HADAR_DATABASE_URL": url, "HADAR_SECRET_KEY": SECRET, "BENCH_DATABASE_URL": url,
-           "BENCH_TENANT_ID": tenant_id, "PYTHONPATH": str(ROOT)}
+    env = {
+        "HADAR_DATABASE_URL": url,
+        "HADAR_SECRET_KEY": SECRET,
+        "BENCH_DATABASE_URL": url,
+        "BENCH_TENANT_ID": tenant_id,
+        "PYTHONPATH": str(ROOT),
+    }
     hp, bp = free_port(), free_port()
     auth = {"Authorization": f"Bearer {token}"}
     lua = str(ROOT / "bench" / "post_lead.lua")
     s = args.seconds
     results: dict[str, dict[str, float]] = {}
     hadar = [str(BIN / "hadar"), "serve", "--port", str(hp), "--no-worker"]
-    base = [str(BIN / "uvicorn"), "bench.baseline_app:app", "--port", str(bp), "--log-level", "warning"]
-    with server(hadar, env, f"http://127.0.0.1:{hp}/healthz"), server(base, env, f"http://127.0.0.1:{bp}/ping"):
+    base = [
+        str(BIN / "uvicorn"),
+        "bench.baseline_app:app",
+        "--port",
+        str(bp),
+        "--log-level",
+        "warning",
+    ]
+    with (
+        server(hadar, env, f"http://127.0.0.1:{hp}/healthz"),
+        server(base, env, f"http://127.0.0.1:{bp}/ping"),
+    ):
         h, b = f"http://127.0.0.1:{hp}", f"http://127.0.0.1:{bp}"
         results["bare_ping"] = wrk(f"{b}/ping", seconds=s)
         results["raw_select_25"] = wrk(f"{b}/raw/select", seconds=s)
         results["get_leads_25"] = wrk(f"{h}/api/v1/leads?limit=25", seconds=s, headers=auth)
-        results["page_1_latency"] = wrk(f"{h}/api/v1/leads?limit=25", seconds=s, connections=1, headers=auth)
+        results["page_1_latency"] = wrk(
+            f"{h}/api/v1/leads?limit=25", seconds=s, connections=1, headers=auth
+        )
         results["page_40000_latency"] = wrk(
-            f"{h}/api/v1/leads?limit=25&cursor={cursor}", seconds=s, connections=1, headers=auth)
+            f"{h}/api/v1/leads?limit=25&cursor={cursor}", seconds=s, connections=1, headers=auth
+        )
         results["raw_insert"] = wrk(f"{b}/raw/insert", seconds=s, script=lua)
         results["post_lead"] = wrk(f"{h}/api/v1/leads", seconds=s, script=lua, headers=auth)
     asyncio.run(drop_database(url))
@@ -158,16 +214,23 @@ def main() -> None:
     }
     print(f"\n{'run':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
     for name, r in results.items():
-        print(f"{name:<22}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['non_2xx']:>9.0f}")
+        print(
+            f"{name:<22}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['non_2xx']:>9.0f}"
+        )
     print()
-    targets = {"post_vs_raw_insert": ">= 0.50", "get_vs_raw_select": ">= 0.60",
-               "page_40000_vs_page_1_p50": "<= 1.20"}
+    targets = {
+        "post_vs_raw_insert": ">= 0.50",
+        "get_vs_raw_select": ">= 0.60",
+        "page_40000_vs_page_1_p50": "<= 1.20",
+    }
     for name, value in ratios.items():
         print(f"{name:<28}{value:>6.2f}   target {targets[name]}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     kind = url.split("://")[0]
-    (out / f"core-{kind}.json").write_text(json.dumps({"results": results, "ratios": ratios}, indent=2))
+    (out / f"core-{kind}.json").write_text(
+        json.dumps({"results": results, "ratios": ratios}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ async def test_bearer_scheme_is_case_insensitive(ws):
 @pytest.mark.parametrize("prefix", ["hdr_prod_", "hdr_", "sk_test_", "HDR_TEST_", "hdr-test-"])
 async def test_wrong_prefix_is_unauthorized(ws, prefix):
     token = await ws.key()
-    forged = prefix + token[len("hdr_test_"):]
+    forged = prefix + token[len("hdr_test_") :]
     r = await get_leads(ws.client, f"Bearer {forged}")
     assert_error(r, 401, "unauthorized")
 
@@ -88,7 +88,7 @@ async def test_wrong_prefix_is_unauthorized(ws, prefix):
 async def test_re_prefixed_token_is_unauthorized_not_invalid(ws):
     """A real test token re-prefixed as live fails the checksum: malformed, not unknown."""
     token = await ws.key("test")
-    forged = "hdr_live_" + token[len("hdr_test_"):]
+    forged = "hdr_live_" + token[len("hdr_test_") :]
     r = await get_leads(ws.client, f"Bearer {forged}")
     assert_error(r, 401, "unauthorized")
 
@@ -103,7 +103,7 @@ async def test_wrong_length_is_unauthorized(ws):
 async def test_bad_checksum_is_unauthorized(ws):
     token = await ws.key()
     for index in (-1, -6, len("hdr_test_"), len("hdr_test_") + 10):
-        forged = token[:index] + flip(token[index]) + (token[index + 1:] if index != -1 else "")
+        forged = token[:index] + flip(token[index]) + (token[index + 1 :] if index != -1 else "")
         assert forged != token and len(forged) == len(token)
         r = await get_leads(ws.client, f"Bearer {forged}")
         assert_error(r, 401, "unauthorized")
@@ -129,8 +129,9 @@ async def test_well_formed_unknown_token_is_invalid_api_key(client, env):
 
 async def test_revoked_key_is_invalid_api_key_on_the_very_next_request(ws):
     admin = await ws.key()
-    r = await ws.client.post(KEYS, headers={"Authorization": f"Bearer {admin}"},
-                             json={"role": "agent"})
+    r = await ws.client.post(
+        KEYS, headers={"Authorization": f"Bearer {admin}"}, json={"role": "agent"}
+    )
     assert r.status_code == 201, r.text
     minted = r.json()["data"]
     auth = {"Authorization": f"Bearer {minted['token']}"}
@@ -203,8 +204,9 @@ async def test_default_key_expires_after_90_days(ws):
         clock.set_clock(lambda: created + timedelta(days=90, seconds=1))
         r = await get_leads(ws.client, f"Bearer {token}")
         assert_error(r, 401, "invalid_api_key")
-        r = await ws.client.post(LEADS, headers={"Authorization": f"Bearer {token}"},
-                                 json=lead_body())
+        r = await ws.client.post(
+            LEADS, headers={"Authorization": f"Bearer {token}"}, json=lead_body()
+        )
         assert_error(r, 401, "invalid_api_key")
     finally:
         clock.set_clock(None)
@@ -427,7 +429,7 @@ async def test_token_is_not_stored_in_api_keys_table(ws):
             text = str(value)
             for secret in (token, fixture_token):
                 assert secret not in text, name
-                assert secret[len("hdr_test_"):] not in text, name
+                assert secret[len("hdr_test_") :] not in text, name
     minted_row = await ApiKey.get(id=key_id)
     assert minted_row.last4 == token[-4:]
 
@@ -435,8 +437,9 @@ async def test_token_is_not_stored_in_api_keys_table(ws):
 async def test_token_is_not_stored_anywhere_even_when_minted_with_idempotency_key(ws):
     """SPEC 4: only a keyed hash and last4 are stored; the full token is shown once.
     Minting under an Idempotency-Key must not leave the token in any table."""
-    r = await ws.request("POST", KEYS, json={"role": "admin"},
-                         headers={"Idempotency-Key": f"mint-{ws.slug}"})
+    r = await ws.request(
+        "POST", KEYS, json={"role": "admin"}, headers={"Idempotency-Key": f"mint-{ws.slug}"}
+    )
     assert r.status_code == 201, r.text
     token = r.json()["data"]["token"]
     tenant = await Tenant.get(slug=ws.slug)

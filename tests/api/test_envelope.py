@@ -124,8 +124,9 @@ async def test_invalid_traceparent_is_ignored(client, value):
 # --- routes ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/nope", "/v1/nope", "/api/nope",
-                                  "/api/v2/leads", "/api/v1/leads/x/y"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nope", "/nope", "/v1/nope", "/api/nope", "/api/v2/leads", "/api/v1/leads/x/y"]
+)
 async def test_unknown_route_is_404_envelope(client, path):
     r = await client.get(path)
     assert_error(r, 404, "not_found")
@@ -188,22 +189,25 @@ async def _refused(ws, status: int, field: str | None, **kw) -> dict:
 
 
 async def test_invalid_json_is_refused(ws):
-    err = await _refused(ws, 400, None, content=b'{"name": "Aisha", "phone": ',
-                         headers={"Content-Type": "application/json"})
+    err = await _refused(
+        ws,
+        400,
+        None,
+        content=b'{"name": "Aisha", "phone": ',
+        headers={"Content-Type": "application/json"},
+    )
     assert err.get("field")
 
 
 async def test_trailing_garbage_json_is_refused(ws):
     body = json.dumps(lead_body()).encode() + b" x"
-    err = await _refused(ws, 400, None, content=body,
-                         headers={"Content-Type": "application/json"})
+    err = await _refused(ws, 400, None, content=body, headers={"Content-Type": "application/json"})
     assert err.get("field")
 
 
 async def test_non_utf8_body_is_refused(ws):
     raw = b'{"name": "A\xff\xfeisha", "phone": "' + lead_body()["phone"].encode() + b'"}'
-    err = await _refused(ws, 400, None, content=raw,
-                         headers={"Content-Type": "application/json"})
+    err = await _refused(ws, 400, None, content=raw, headers={"Content-Type": "application/json"})
     assert err.get("field")
 
 
@@ -213,8 +217,7 @@ async def test_json_array_body_is_refused(ws):
 
 @pytest.mark.parametrize("body", [b"", b"null", b"42", b'"lead"'])
 async def test_non_object_body_is_refused(ws, body):
-    err = await _refused(ws, 400, None, content=body,
-                         headers={"Content-Type": "application/json"})
+    err = await _refused(ws, 400, None, content=body, headers={"Content-Type": "application/json"})
     assert err.get("field")
 
 
@@ -224,8 +227,7 @@ async def test_unknown_field_is_refused(ws):
 
 
 async def test_unknown_nested_field_is_refused(ws):
-    await _refused(ws, 400, "lead.do_not_contact.sms",
-                   json=lead_body(do_not_contact={"sms": True}))
+    await _refused(ws, 400, "lead.do_not_contact.sms", json=lead_body(do_not_contact={"sms": True}))
 
 
 @pytest.mark.parametrize(
@@ -253,8 +255,10 @@ async def test_budget_abc_field_path(ws):
     await _refused(ws, 400, "lead.budget_aed", json=lead_body(budget_aed="abc"))
 
 
-@pytest.mark.parametrize(("field", "value"), [("budget_aed", -1), ("bedrooms", -1),
-                                              ("budget_aed", 10**13), ("bedrooms", 51)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("budget_aed", -1), ("bedrooms", -1), ("budget_aed", 10**13), ("bedrooms", 51)],
+)
 async def test_out_of_range_numbers_are_refused(ws, field, value):
     await _refused(ws, 400, f"lead.{field}", json=lead_body(**{field: value}))
 
@@ -304,32 +308,43 @@ async def test_huge_streamed_body_without_length_is_413_envelope(ws):
         yield b'"}'
 
     before = await lead_ids(ws)
-    r = await ws.request("POST", LEADS, content=stream(),
-                         headers={"Content-Type": "application/json"})
+    r = await ws.request(
+        "POST", LEADS, content=stream(), headers={"Content-Type": "application/json"}
+    )
     assert "content-length" not in {k.lower() for k in r.request.headers}
     assert_error(r, 413)
     assert await lead_ids(ws) == before
 
 
 async def test_body_of_just_under_one_mib_is_not_refused_as_too_large(ws):
-    body = json.dumps(lead_body(area="x" * 199, utm={"campaign": "c"},
-                                name="n" * 200)).encode()
+    body = json.dumps(lead_body(area="x" * 199, utm={"campaign": "c"}, name="n" * 200)).encode()
     padded = body[:-1] + b" " * (1_048_576 - len(body)) + b"}"
     assert len(padded) == 1_048_576
-    r = await ws.request("POST", LEADS, content=padded,
-                         headers={"Content-Type": "application/json"})
+    r = await ws.request(
+        "POST", LEADS, content=padded, headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 201, r.text[:300]
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "a@", "@example.com", "a b@example.com",
-                                   "aisha@example", "aisha@@example.com"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-email",
+        "a@",
+        "@example.com",
+        "a b@example.com",
+        "aisha@example",
+        "aisha@@example.com",
+    ],
+)
 async def test_invalid_email_is_refused(ws, email):
     err = await _refused(ws, 400, "lead.email", json=lead_body(email=email))
     assert "valid email" in err["message"]
 
 
-@pytest.mark.parametrize("phone", ["12345", "not a phone", "+9715012", "+97150123456789",
-                                   "050 123 45", "+1 555"])
+@pytest.mark.parametrize(
+    "phone", ["12345", "not a phone", "+9715012", "+97150123456789", "050 123 45", "+1 555"]
+)
 async def test_invalid_phone_is_refused(ws, phone):
     await _refused(ws, 400, "lead.phone", json=lead_body(phone=phone))
 
@@ -353,7 +368,7 @@ async def test_invalid_email_with_valid_phone_writes_nothing(ws):
         "👨‍👩‍👧‍👦",
         "محمد بن راشد 😀",
         unicodedata.normalize("NFD", "Zoë Müller"),
-        "O'Brien \"Jr.\" <b>",
+        'O\'Brien "Jr." <b>',
     ],
 )
 async def test_unicode_names_are_kept_exactly(ws, name):
@@ -371,8 +386,9 @@ async def test_unicode_names_are_kept_exactly(ws, name):
 async def test_raw_utf8_body_is_decoded_correctly(ws):
     name = "فاطمة 🌴"
     raw = json.dumps(lead_body(name=name), ensure_ascii=False).encode("utf-8")
-    r = await ws.request("POST", LEADS, content=raw,
-                         headers={"Content-Type": "application/json; charset=utf-8"})
+    r = await ws.request(
+        "POST", LEADS, content=raw, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["data"]["name"] == name
 

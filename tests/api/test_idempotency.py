@@ -88,14 +88,16 @@ async def test_patch_replay_has_no_second_effect(ws):
     r = await ws.request("POST", LEADS, json=lead_body())
     lead = r.json()["data"]
     key = new_key()
-    first = await ws.request("PATCH", f"{LEADS}/{lead['id']}", json={"status": "contacted"},
-                             headers=idem(key))
+    first = await ws.request(
+        "PATCH", f"{LEADS}/{lead['id']}", json={"status": "contacted"}, headers=idem(key)
+    )
     assert first.status_code == 200, first.text
     # someone else changes the lead in between
     other = await ws.request("PATCH", f"{LEADS}/{lead['id']}", json={"status": "qualified"})
     assert other.status_code == 200
-    second = await ws.request("PATCH", f"{LEADS}/{lead['id']}", json={"status": "contacted"},
-                              headers=idem(key))
+    second = await ws.request(
+        "PATCH", f"{LEADS}/{lead['id']}", json={"status": "contacted"}, headers=idem(key)
+    )
     assert second.status_code == 200 and replayed(second)
     assert second.content == first.content
     current = (await ws.request("GET", f"{LEADS}/{lead['id']}")).json()["data"]
@@ -150,8 +152,12 @@ async def test_same_key_different_body_is_conflict(ws):
     body = lead_body()
     first = await ws.request("POST", LEADS, json=body, headers=idem(key))
     assert first.status_code == 201
-    for changed in ({**body, "name": "Someone Else"}, {**body, "budget_aed": 1},
-                    lead_body(), {k: v for k, v in body.items() if k != "source"}):
+    for changed in (
+        {**body, "name": "Someone Else"},
+        {**body, "budget_aed": 1},
+        lead_body(),
+        {k: v for k, v in body.items() if k != "source"},
+    ):
         r = await ws.request("POST", LEADS, json=changed, headers=idem(key))
         assert_error(r, 409, "conflict")
         assert not replayed(r)
@@ -178,14 +184,17 @@ async def test_same_key_different_path_or_method_is_conflict(ws):
 # --- invalid keys ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [
-    "k" * 256,
-    "abc\x01def",
-    "tab\there",
-    "del\x7f",
-    b"caf\xe9",
-    "",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "k" * 256,
+        "abc\x01def",
+        "tab\there",
+        "del\x7f",
+        b"caf\xe9",
+        "",
+    ],
+)
 async def test_invalid_key_is_refused(ws, value):
     r = await ws.request("POST", LEADS, json=lead_body(), headers={"Idempotency-Key": value})
     assert_error(r, 400, "validation_error", "Idempotency-Key")
@@ -216,8 +225,9 @@ async def test_validation_failure_stores_nothing(ws):
     body = lead_body()
     bad = await ws.request("POST", LEADS, json={**body, "email": "not-an-email"}, headers=idem(key))
     assert_error(bad, 400, "validation_error", "lead.email")
-    again = await ws.request("POST", LEADS, json={**body, "email": "not-an-email"},
-                             headers=idem(key))
+    again = await ws.request(
+        "POST", LEADS, json={**body, "email": "not-an-email"}, headers=idem(key)
+    )
     assert_error(again, 400, "validation_error", "lead.email")
     assert not replayed(again)
     fixed = await ws.request("POST", LEADS, json=body, headers=idem(key))
@@ -247,8 +257,9 @@ async def test_forbidden_under_a_key_stores_nothing(ws):
 async def test_unauthorized_under_a_key_stores_nothing(ws):
     key = new_key()
     body = lead_body()
-    r = await ws.client.post(LEADS, json=body, headers={"Idempotency-Key": key,
-                                                         "Authorization": "Bearer bad"})
+    r = await ws.client.post(
+        LEADS, json=body, headers={"Idempotency-Key": key, "Authorization": "Bearer bad"}
+    )
     assert r.status_code == 401
     ok = await ws.request("POST", LEADS, json=body, headers=idem(key))
     assert ok.status_code == 201 and not replayed(ok)

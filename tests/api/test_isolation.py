@@ -59,8 +59,9 @@ async def test_other_tenant_cannot_update_lead(ws, client):
     lead = await create(ws, area="Dubai Marina")
     other = await other_workspace(client)
     for role in ("admin", "agent"):
-        r = await other.request("PATCH", f"{LEADS}/{lead['id']}", role=role,
-                                json={"name": "Hijacked", "area": "JBR"})
+        r = await other.request(
+            "PATCH", f"{LEADS}/{lead['id']}", role=role, json={"name": "Hijacked", "area": "JBR"}
+        )
         assert_not_found(r)
     r = await ws.request("GET", f"{LEADS}/{lead['id']}")
     assert r.status_code == 200
@@ -85,8 +86,9 @@ async def test_other_tenant_list_never_includes_lead(ws, client):
     other = await other_workspace(client)
     theirs = await create(other, source="bayut", assigned_to="sara@agency.ae")
     assert await ids(other) == [theirs["id"]]
-    assert await ids(other, source="bayut", assigned_to="sara@agency.ae", status="new",
-                     score_min=0) == [theirs["id"]]
+    assert await ids(
+        other, source="bayut", assigned_to="sara@agency.ae", status="new", score_min=0
+    ) == [theirs["id"]]
     assert sorted(await ids(ws)) == sorted(m["id"] for m in mine)
 
 
@@ -116,8 +118,12 @@ async def test_environment_cannot_read_other_environment_lead(ws, owner, intrude
 @pytest.mark.parametrize(("owner", "intruder"), [("test", "live"), ("live", "test")])
 async def test_environment_cannot_update_other_environment_lead(ws, owner, intruder):
     lead = await create(ws, env=owner)
-    r = await ws.request("PATCH", f"{LEADS}/{lead['id']}", env=intruder,
-                         json={"status": "won", "budget_aed": 5_000_000})
+    r = await ws.request(
+        "PATCH",
+        f"{LEADS}/{lead['id']}",
+        env=intruder,
+        json={"status": "won", "budget_aed": 5_000_000},
+    )
     assert_not_found(r)
     got = (await ws.request("GET", f"{LEADS}/{lead['id']}", env=owner)).json()["data"]
     assert got["status"] == "new"
@@ -140,7 +146,8 @@ async def test_lists_are_separate_per_environment(ws):
     assert sorted(await ids(ws, env="test")) == sorted(x["id"] for x in test_leads)
     assert sorted(await ids(ws, env="live")) == sorted(x["id"] for x in live_leads)
     assert sorted(await ids(ws, env="live", role="viewer", source="bayut")) == sorted(
-        x["id"] for x in live_leads)
+        x["id"] for x in live_leads
+    )
 
 
 async def test_live_key_does_not_see_test_leads_of_same_tenant(ws):

@@ -79,8 +79,15 @@ def factor_sum(lead: dict) -> int:
 
 async def test_created_lead_has_documented_shape(ws):
     at_before = datetime.now(UTC) - timedelta(seconds=5)
-    lead = await create(ws, name="Omar Saeed", source="property_finder", budget_aed=3_500_000,
-                        bedrooms=3, area="Palm Jumeirah", handover_horizon="off_plan_2027")
+    lead = await create(
+        ws,
+        name="Omar Saeed",
+        source="property_finder",
+        budget_aed=3_500_000,
+        bedrooms=3,
+        area="Palm Jumeirah",
+        handover_horizon="off_plan_2027",
+    )
     assert re.match(r"^lead_[0-9A-HJKMNP-TV-Z]{26}$", lead["id"])
     assert lead["name"] == "Omar Saeed"
     assert lead["source"] == "property_finder"
@@ -134,14 +141,17 @@ async def test_local_uae_phone_is_normalised_to_e164(ws):
     assert r.json()["data"]["phone"] == "+971501234567"
 
 
-@pytest.mark.parametrize("fmt", [
-    lambda p: local(p),
-    lambda p: local(p).replace(" ", ""),
-    lambda p: local(p).replace(" ", "-"),
-    lambda p: "00" + p[1:],
-    lambda p: f"+971 {p[4:6]} {p[6:9]} {p[9:]}",
-    lambda p: f"(+971) {p[4:]}",
-])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        lambda p: local(p),
+        lambda p: local(p).replace(" ", ""),
+        lambda p: local(p).replace(" ", "-"),
+        lambda p: "00" + p[1:],
+        lambda p: f"+971 {p[4:6]} {p[6:9]} {p[9:]}",
+        lambda p: f"(+971) {p[4:]}",
+    ],
+)
 async def test_phone_formats_normalise_to_e164(ws, fmt):
     p = phone()
     lead = await create(ws, phone=fmt(p))
@@ -155,8 +165,10 @@ async def test_email_domain_is_lower_cased(ws):
     assert (await get(ws, lead["id"]))["email"] == f"{local_part}@example.com"
 
 
-@pytest.mark.parametrize("raw", ["Bayut", "bayut.com", "BAYUT", "bayut", "www.bayut.com",
-                                 "https://www.bayut.com/", " Bayut "])
+@pytest.mark.parametrize(
+    "raw",
+    ["Bayut", "bayut.com", "BAYUT", "bayut", "www.bayut.com", "https://www.bayut.com/", " Bayut "],
+)
 async def test_bayut_aliases(ws, raw):
     lead = await create(ws, source=raw)
     assert lead["source"] == "bayut"
@@ -164,16 +176,20 @@ async def test_bayut_aliases(ws, raw):
     assert lead["source_raw"] is None
 
 
-@pytest.mark.parametrize("raw", ["Property Finder", "propertyfinder.ae", "PF", "property_finder",
-                                 "PROPERTY FINDER", "pf"])
+@pytest.mark.parametrize(
+    "raw",
+    ["Property Finder", "propertyfinder.ae", "PF", "property_finder", "PROPERTY FINDER", "pf"],
+)
 async def test_property_finder_aliases(ws, raw):
     lead = await create(ws, source=raw)
     assert lead["source"] == "property_finder"
     assert lead["source_raw"] is None
 
 
-@pytest.mark.parametrize("raw", ["dubizzle", "website", "whatsapp", "referral", "walk_in",
-                                 "facebook", "instagram", "google"])
+@pytest.mark.parametrize(
+    "raw",
+    ["dubizzle", "website", "whatsapp", "referral", "walk_in", "facebook", "instagram", "google"],
+)
 async def test_canonical_sources_are_recognised(ws, raw):
     lead = await create(ws, source=raw)
     assert lead["source"] == raw
@@ -195,8 +211,16 @@ async def test_unknown_source_is_other_with_raw_kept(ws, raw):
 async def test_merge_by_phone(ws):
     p = phone()
     first = await create(ws, phone=p, source="bayut", name="Aisha Khan")
-    r = await ws.request("POST", LEADS, json={"name": "A. Khan", "phone": local(p),
-                                              "source": "Property Finder", "budget_aed": 2_000_000})
+    r = await ws.request(
+        "POST",
+        LEADS,
+        json={
+            "name": "A. Khan",
+            "phone": local(p),
+            "source": "Property Finder",
+            "budget_aed": 2_000_000,
+        },
+    )
     assert r.status_code == 200, r.text
     merged = r.json()["data"]
     assert merged["id"] == first["id"]
@@ -211,9 +235,16 @@ async def test_merge_by_phone(ws):
 async def test_merge_by_email(ws):
     e = email()
     first = await create(ws, email=e, source="website")
-    r = await ws.request("POST", LEADS, json={"name": "Someone", "phone": phone(),
-                                              "email": e.replace("example.com", "EXAMPLE.com"),
-                                              "source": "dubizzle"})
+    r = await ws.request(
+        "POST",
+        LEADS,
+        json={
+            "name": "Someone",
+            "phone": phone(),
+            "email": e.replace("example.com", "EXAMPLE.com"),
+            "source": "dubizzle",
+        },
+    )
     assert r.status_code == 200, r.text
     merged = r.json()["data"]
     assert merged["id"] == first["id"]
@@ -234,8 +265,9 @@ async def test_merge_with_same_source_does_not_duplicate_it(ws):
 async def test_merge_keeps_existing_values(ws):
     p = phone()
     first = await create(ws, phone=p, name="Original Name", area="JBR", budget_aed=900_000)
-    r = await ws.request("POST", LEADS, json=lead_body(phone=p, name="Other Name", area="DIFC",
-                                                       budget_aed=5))
+    r = await ws.request(
+        "POST", LEADS, json=lead_body(phone=p, name="Other Name", area="DIFC", budget_aed=5)
+    )
     assert r.status_code == 200, r.text
     merged = r.json()["data"]
     assert merged["id"] == first["id"]
@@ -264,8 +296,12 @@ async def test_score_is_bounded_and_explained(ws):
         lead_body(email=email(), budget_aed=1_800_000, bedrooms=2, area="Dubai Marina"),
         lead_body(source="Billboard", area="Al Quoz"),
         {"name": "Mail", "email": email(), "source": "facebook", "handover_horizon": "ready"},
-        lead_body(source="referral", budget_aed=450_000, status="viewing",
-                  handover_horizon="off_plan_2028"),
+        lead_body(
+            source="referral",
+            budget_aed=450_000,
+            status="viewing",
+            handover_horizon="off_plan_2028",
+        ),
     ]
     for body in bodies:
         r = await ws.request("POST", LEADS, json=body)
@@ -281,22 +317,43 @@ async def test_score_is_bounded_and_explained(ws):
 
 
 async def test_reference_example_scores_78(ws):
-    lead = await create(ws, name="Aisha Khan", email=email(), source="bayut",
-                        budget_aed=1_800_000, bedrooms=2, area="Dubai Marina")
+    lead = await create(
+        ws,
+        name="Aisha Khan",
+        email=email(),
+        source="bayut",
+        budget_aed=1_800_000,
+        bedrooms=2,
+        area="Dubai Marina",
+    )
     assert lead["score"] == 78
     assert factor_sum(lead) == 78
 
 
 async def test_score_is_capped_at_100(ws):
-    lead = await create(ws, email=email(), source="referral", budget_aed=20_000_000, bedrooms=4,
-                        area="Palm Jumeirah", handover_horizon="ready", status="won")
+    lead = await create(
+        ws,
+        email=email(),
+        source="referral",
+        budget_aed=20_000_000,
+        bedrooms=4,
+        area="Palm Jumeirah",
+        handover_horizon="ready",
+        status="won",
+    )
     assert lead["score"] == 100
     assert factor_sum(lead) >= 100
 
 
 async def test_score_is_deterministic_across_tenants_and_time(ws, client):
-    body = {"name": "Same Facts", "source": "Property Finder", "budget_aed": 3_500_000,
-            "bedrooms": 3, "area": "Palm Jumeirah", "handover_horizon": "off_plan_2027"}
+    body = {
+        "name": "Same Facts",
+        "source": "Property Finder",
+        "budget_aed": 3_500_000,
+        "bedrooms": 3,
+        "area": "Palm Jumeirah",
+        "handover_horizon": "off_plan_2027",
+    }
     other = Workspace(client, f"t-{uuid.uuid4().hex[:12]}")
     await other.key("test", "admin")
     results = []
@@ -313,8 +370,11 @@ async def test_score_is_deterministic_across_tenants_and_time(ws, client):
 
 async def test_score_recomputed_on_patch(ws):
     lead = await create(ws, source="other")
-    r = await ws.request("PATCH", f"{LEADS}/{lead['id']}",
-                         json={"budget_aed": 12_000_000, "area": "Downtown Dubai", "bedrooms": 3})
+    r = await ws.request(
+        "PATCH",
+        f"{LEADS}/{lead['id']}",
+        json={"budget_aed": 12_000_000, "area": "Downtown Dubai", "bedrooms": 3},
+    )
     assert r.status_code == 200, r.text
     patched = r.json()["data"]
     assert patched["score"] > lead["score"]
@@ -322,12 +382,14 @@ async def test_score_recomputed_on_patch(ws):
     factors = {f["factor"] for f in patched["score_factors"]}
     assert {"budget", "area", "prime_area", "bedrooms"} <= factors
     # the same facts on a fresh lead score the same: recomputation is complete, not additive
-    fresh = await create(ws, source="other", budget_aed=12_000_000, area="Downtown Dubai",
-                         bedrooms=3)
+    fresh = await create(
+        ws, source="other", budget_aed=12_000_000, area="Downtown Dubai", bedrooms=3
+    )
     assert fresh["score"] == patched["score"]
     # clearing the facts brings the score back down
-    r = await ws.request("PATCH", f"{LEADS}/{lead['id']}",
-                         json={"budget_aed": None, "area": None, "bedrooms": None})
+    r = await ws.request(
+        "PATCH", f"{LEADS}/{lead['id']}", json={"budget_aed": None, "area": None, "bedrooms": None}
+    )
     assert r.json()["data"]["score"] == lead["score"]
     assert (await get(ws, lead["id"]))["score"] == lead["score"]
 
@@ -344,8 +406,11 @@ async def test_lost_lead_scores_zero(ws):
 
 async def test_patch_changes_only_given_fields(ws):
     lead = await create(ws, area="JBR", budget_aed=1_000_000, bedrooms=1)
-    r = await ws.request("PATCH", f"{LEADS}/{lead['id']}",
-                         json={"status": "contacted", "assigned_to": "sara@agency.ae"})
+    r = await ws.request(
+        "PATCH",
+        f"{LEADS}/{lead['id']}",
+        json={"status": "contacted", "assigned_to": "sara@agency.ae"},
+    )
     assert r.status_code == 200, r.text
     patched = r.json()["data"]
     assert patched["status"] == "contacted"
@@ -357,11 +422,27 @@ async def test_patch_changes_only_given_fields(ws):
 
 
 async def test_patch_null_clears_optional_field(ws):
-    lead = await create(ws, email=email(), area="JBR", budget_aed=700_000, bedrooms=2,
-                        assigned_to="omar@agency.ae", handover_horizon="ready")
-    r = await ws.request("PATCH", f"{LEADS}/{lead['id']}", json={
-        "area": None, "budget_aed": None, "bedrooms": None, "assigned_to": None,
-        "handover_horizon": None, "email": None})
+    lead = await create(
+        ws,
+        email=email(),
+        area="JBR",
+        budget_aed=700_000,
+        bedrooms=2,
+        assigned_to="omar@agency.ae",
+        handover_horizon="ready",
+    )
+    r = await ws.request(
+        "PATCH",
+        f"{LEADS}/{lead['id']}",
+        json={
+            "area": None,
+            "budget_aed": None,
+            "bedrooms": None,
+            "assigned_to": None,
+            "handover_horizon": None,
+            "email": None,
+        },
+    )
     assert r.status_code == 200, r.text
     patched = r.json()["data"]
     for field in ("area", "budget_aed", "bedrooms", "assigned_to", "handover_horizon", "email"):
@@ -396,16 +477,19 @@ async def test_patch_name_null_is_refused(ws):
     assert (await get(ws, lead["id"]))["name"] == lead["name"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"name": ""}, "lead.name"),
-    ({"name": "x" * 201}, "lead.name"),
-    ({"phone": "12"}, "lead.phone"),
-    ({"email": "nope"}, "lead.email"),
-    ({"budget_aed": -5}, "lead.budget_aed"),
-    ({"status": "archived"}, "lead.status"),
-    ({"handover_horizon": "soon"}, "lead.handover_horizon"),
-    ({"colour": "blue"}, "lead.colour"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": ""}, "lead.name"),
+        ({"name": "x" * 201}, "lead.name"),
+        ({"phone": "12"}, "lead.phone"),
+        ({"email": "nope"}, "lead.email"),
+        ({"budget_aed": -5}, "lead.budget_aed"),
+        ({"status": "archived"}, "lead.status"),
+        ({"handover_horizon": "soon"}, "lead.handover_horizon"),
+        ({"colour": "blue"}, "lead.colour"),
+    ],
+)
 async def test_patch_validation_changes_nothing(ws, body, field):
     lead = await create(ws)
     r = await ws.request("PATCH", f"{LEADS}/{lead['id']}", json=body)
@@ -416,8 +500,11 @@ async def test_patch_validation_changes_nothing(ws, body, field):
 async def test_patch_normalises_like_create(ws):
     lead = await create(ws)
     p = phone()
-    r = await ws.request("PATCH", f"{LEADS}/{lead['id']}",
-                         json={"phone": local(p), "email": "Zed@Example.AE", "source": "PF"})
+    r = await ws.request(
+        "PATCH",
+        f"{LEADS}/{lead['id']}",
+        json={"phone": local(p), "email": "Zed@Example.AE", "source": "PF"},
+    )
     assert r.status_code == 200, r.text
     patched = r.json()["data"]
     assert patched["phone"] == p
@@ -445,8 +532,9 @@ async def test_delete_then_404(ws):
     assert body["data"]["deleted"] is True
     assert_error(await ws.request("GET", f"{LEADS}/{lead['id']}"), 404, "not_found")
     assert_error(await ws.request("DELETE", f"{LEADS}/{lead['id']}"), 404, "not_found")
-    assert_error(await ws.request("PATCH", f"{LEADS}/{lead['id']}", json={"area": "JBR"}),
-                 404, "not_found")
+    assert_error(
+        await ws.request("PATCH", f"{LEADS}/{lead['id']}", json={"area": "JBR"}), 404, "not_found"
+    )
     assert await list_ids(ws) == [keep["id"]]
 
 
@@ -458,8 +546,9 @@ async def test_deleted_leads_phone_can_be_used_again(ws):
     assert again["sources"] == ["bayut"]
 
 
-@pytest.mark.parametrize("bad", ["nope", "lead_123", "key_01HZZZZZZZZZZZZZZZZZZZZZZZ",
-                                 "lead_01HZZZZZZZZZZZZZZZZZZZZZZZ"])
+@pytest.mark.parametrize(
+    "bad", ["nope", "lead_123", "key_01HZZZZZZZZZZZZZZZZZZZZZZZ", "lead_01HZZZZZZZZZZZZZZZZZZZZZZZ"]
+)
 async def test_get_unknown_or_malformed_id_is_404(ws, bad):
     assert_error(await ws.request("GET", f"{LEADS}/{bad}"), 404, "not_found")
 
@@ -513,8 +602,9 @@ async def test_filter_created_after_is_strictly_after_with_offset(ws):
     assert await list_ids(ws, created_after=gst) == [made[2]["id"]]
     # the same instant in UTC gives the same answer
     assert await list_ids(ws, created_after=made[1]["created_at"]) == [made[2]["id"]]
-    one_ms_before = (t1 - timedelta(milliseconds=1)).astimezone(GST).isoformat(
-        timespec="milliseconds")
+    one_ms_before = (
+        (t1 - timedelta(milliseconds=1)).astimezone(GST).isoformat(timespec="milliseconds")
+    )
     assert await list_ids(ws, created_after=one_ms_before) == [made[2]["id"], made[1]["id"]]
     before_all = (base - timedelta(hours=1)).astimezone(GST).isoformat()
     assert await list_ids(ws, created_after=before_all) == [m["id"] for m in reversed(made)]
@@ -532,8 +622,7 @@ async def test_filter_by_assigned_to(ws):
     sara = [await create(ws, assigned_to="sara@agency.ae") for _ in range(2)]
     omar = await create(ws, assigned_to="Omar")
     await create(ws)
-    assert sorted(await list_ids(ws, assigned_to="sara@agency.ae")) == sorted(
-        x["id"] for x in sara)
+    assert sorted(await list_ids(ws, assigned_to="sara@agency.ae")) == sorted(x["id"] for x in sara)
     assert await list_ids(ws, assigned_to="Omar") == [omar["id"]]
     assert await list_ids(ws, assigned_to="nobody@agency.ae") == []
 
@@ -556,17 +645,22 @@ async def test_status_filter_validation(ws):
 
 
 async def test_filters_combine(ws):
-    hit = await create(ws, source="bayut", status="qualified", assigned_to="sara@agency.ae",
-                       budget_aed=4_000_000)
-    await create(ws, source="PF", status="qualified", assigned_to="sara@agency.ae",
-                 budget_aed=4_000_000)
-    await create(ws, source="bayut", status="new", assigned_to="sara@agency.ae",
-                 budget_aed=4_000_000)
-    await create(ws, source="bayut", status="qualified", assigned_to="omar@agency.ae",
-                 budget_aed=4_000_000)
+    hit = await create(
+        ws, source="bayut", status="qualified", assigned_to="sara@agency.ae", budget_aed=4_000_000
+    )
+    await create(
+        ws, source="PF", status="qualified", assigned_to="sara@agency.ae", budget_aed=4_000_000
+    )
+    await create(
+        ws, source="bayut", status="new", assigned_to="sara@agency.ae", budget_aed=4_000_000
+    )
+    await create(
+        ws, source="bayut", status="qualified", assigned_to="omar@agency.ae", budget_aed=4_000_000
+    )
     await create(ws, source="bayut", status="qualified", assigned_to="sara@agency.ae")
-    got = await list_ids(ws, source="Bayut", status="qualified", assigned_to="sara@agency.ae",
-                         score_min=hit["score"])
+    got = await list_ids(
+        ws, source="Bayut", status="qualified", assigned_to="sara@agency.ae", score_min=hit["score"]
+    )
     assert got == [hit["id"]]
 
 
@@ -598,8 +692,20 @@ async def test_handover_horizon_accepted(ws, value):
     assert "handover" in {f["factor"] for f in lead["score_factors"]}
 
 
-@pytest.mark.parametrize("value", ["soon", "Ready", "off_plan", "off_plan_27", "off-plan-2027",
-                                   "off_plan_2027x", "offplan_2027", "", "off_plan_1999"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "soon",
+        "Ready",
+        "off_plan",
+        "off_plan_27",
+        "off-plan-2027",
+        "off_plan_2027x",
+        "offplan_2027",
+        "",
+        "off_plan_1999",
+    ],
+)
 async def test_handover_horizon_validation(ws, value):
     before = await count(ws)
     r = await ws.request("POST", LEADS, json=lead_body(handover_horizon=value))
@@ -607,8 +713,9 @@ async def test_handover_horizon_validation(ws, value):
     assert await count(ws) == before
 
 
-@pytest.mark.parametrize("value", ["new", "contacted", "qualified", "viewing", "negotiating",
-                                   "won", "lost"])
+@pytest.mark.parametrize(
+    "value", ["new", "contacted", "qualified", "viewing", "negotiating", "won", "lost"]
+)
 async def test_status_accepted(ws, value):
     assert (await create(ws, status=value))["status"] == value
 

@@ -62,7 +62,9 @@ async def other_workspace(client) -> Workspace:
 # --- limits ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "101", "abc", "1.5", "", "1e2", "100000000000000000000"])
+@pytest.mark.parametrize(
+    "limit", ["0", "-1", "101", "abc", "1.5", "", "1e2", "100000000000000000000"]
+)
 async def test_invalid_limit_is_refused(ws, limit):
     r = await ws.request("GET", LEADS, params={"limit": limit})
     assert_validation(r, "limit")
@@ -101,8 +103,10 @@ async def test_limit_1_walks_every_row(ws):
 
 async def test_empty_list(ws):
     data = await page(ws)
-    assert data == {"items": [], "pagination": {"next_cursor": None, "has_more": False,
-                                                 "limit": 25}}
+    assert data == {
+        "items": [],
+        "pagination": {"next_cursor": None, "has_more": False, "limit": 25},
+    }
 
 
 async def test_exact_multiple_of_limit_has_no_empty_trailing_page(ws):
@@ -245,7 +249,7 @@ async def test_tampered_cursor_is_refused(ws):
         replacement = "A" if ch not in "A." else "B"
         if ch == ".":
             continue
-        tampered = cursor[:i] + replacement + cursor[i + 1:]
+        tampered = cursor[:i] + replacement + cursor[i + 1 :]
         assert tampered != cursor
         r = await ws.request("GET", LEADS, params={"limit": 1, "cursor": tampered})
         assert_validation(r, "cursor")
@@ -278,12 +282,23 @@ async def test_truncated_cursor_is_refused(ws):
         assert_validation(r, "cursor")
 
 
-@pytest.mark.parametrize("garbage", [
-    "garbage", "eyJ0IjoxNzE", "a.b", "....", "%%%", "null", "0",
-    "éèê.ü", "x" * 600, _b64(b'{"after":"lead_01HZZZZZZZZZZZZZZZZZZZZZZZ"}'),
-    _b64(b'{"after":"lead_01HZZZZZZZZZZZZZZZZZZZZZZZ"}') + "." + _b64(b"0" * 18),
-    "",
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "garbage",
+        "eyJ0IjoxNzE",
+        "a.b",
+        "....",
+        "%%%",
+        "null",
+        "0",
+        "éèê.ü",
+        "x" * 600,
+        _b64(b'{"after":"lead_01HZZZZZZZZZZZZZZZZZZZZZZZ"}'),
+        _b64(b'{"after":"lead_01HZZZZZZZZZZZZZZZZZZZZZZZ"}') + "." + _b64(b"0" * 18),
+        "",
+    ],
+)
 async def test_garbage_cursor_is_refused(ws, garbage):
     await make(ws, 2)
     r = await ws.request("GET", LEADS, params={"cursor": garbage})
@@ -314,16 +329,19 @@ async def test_cursor_from_another_environment_is_refused(ws):
     assert_validation(r, "cursor")
 
 
-@pytest.mark.parametrize(("issued", "used"), [
-    ({"status": "new"}, {}),
-    ({}, {"status": "new"}),
-    ({"status": "new"}, {"status": "contacted"}),
-    ({"source": "bayut"}, {"source": "property_finder"}),
-    ({"score_min": "10"}, {"score_min": "11"}),
-    ({"assigned_to": "sara@agency.ae"}, {"assigned_to": "omar@agency.ae"}),
-    ({"created_after": "2020-01-01T00:00:00Z"}, {"created_after": "2021-01-01T00:00:00Z"}),
-    ({"source": "bayut"}, {"source": "bayut", "status": "new"}),
-])
+@pytest.mark.parametrize(
+    ("issued", "used"),
+    [
+        ({"status": "new"}, {}),
+        ({}, {"status": "new"}),
+        ({"status": "new"}, {"status": "contacted"}),
+        ({"source": "bayut"}, {"source": "property_finder"}),
+        ({"score_min": "10"}, {"score_min": "11"}),
+        ({"assigned_to": "sara@agency.ae"}, {"assigned_to": "omar@agency.ae"}),
+        ({"created_after": "2020-01-01T00:00:00Z"}, {"created_after": "2021-01-01T00:00:00Z"}),
+        ({"source": "bayut"}, {"source": "bayut", "status": "new"}),
+    ],
+)
 async def test_cursor_from_another_filter_set_is_refused(ws, issued, used):
     await make(ws, 3, assigned_to="sara@agency.ae")
     await make(ws, 3, assigned_to="omar@agency.ae", source="PF")
@@ -352,4 +370,3 @@ async def test_same_filters_keep_the_cursor_valid(ws):
     assert r.status_code == 200, r.text
     assert len(r.json()["data"]["items"]) == 3
     assert {i["id"] for i in r.json()["data"]["items"]} < set(made)
-

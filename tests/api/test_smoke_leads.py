@@ -1,5 +1,3 @@
-
-
 async def test_create_and_list(ws):
     r = await ws.request(
         "POST",
