@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.dbutil import create_database, drop_database
 
 HADAR = str(Path(sys.executable).with_name("hadar"))
 SECRET = "live-server-secret-0123456789"
@@ -30,9 +34,19 @@ class LiveServer:
     token: str  # an enterprise-plan test admin key
 
 
+def _database_url(tmp: Path) -> str:
+    """SQLite in `tmp`, or on the PostgreSQL pass a fresh database on the test server."""
+    server = os.environ.get("HADAR_TEST_DATABASE_URL")
+    if not server:
+        return f"sqlite://{tmp / 'hadar.db'}"
+    url = f"{server.rpartition('/')[0]}/hadar_live_{uuid.uuid4().hex[:10]}"
+    asyncio.run(create_database(url))
+    return url
+
+
 def _env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HADAR_")}
-    env["HADAR_DATABASE_URL"] = f"sqlite://{tmp / 'hadar.db'}"
+    env["HADAR_DATABASE_URL"] = _database_url(tmp)
     env["HADAR_SECRET_KEY"] = SECRET
     return env
 
@@ -86,3 +100,5 @@ def live_server(
             proc.kill()
             proc.wait()
         log.close()
+        if not env["HADAR_DATABASE_URL"].startswith("sqlite"):
+            asyncio.run(drop_database(env["HADAR_DATABASE_URL"]))
