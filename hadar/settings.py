@@ -16,12 +16,16 @@ def _secret_from_file(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     value = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return path.read_text().strip()
+    staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
+    try:
+        os.link(staged, path)  # atomic and exclusive: the file appears whole or not at all
+    except FileExistsError:  # another process got there first: use theirs
+        value = path.read_text().strip()
+    finally:
+        staged.unlink()
     return value
 
 
