@@ -32,7 +32,8 @@ LIST_FIELDS = "id name phone source status score assignedTo createdAt"
 
 
 def leads_query(fields: str) -> str:
-    query = f"{{ leads(first: 25) {{ edges {{ node {{ {fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+    page_info = "pageInfo { hasNextPage endCursor }"
+    query = f"{{ leads(first: 25) {{ edges {{ node {{ {fields} }} }} {page_info} }} }}"
     return " ".join(query.split())
 
 

@@ -27,7 +27,9 @@ class Mutation:
     async def update_lead(
         self, info: Info[Context, None], id: strawberry.ID, input: LeadUpdateInput
     ) -> Lead:
-        row = await leads.update_lead(scope=info.context.scope, lead_id=str(id), data=as_body(input))
+        row = await leads.update_lead(
+            scope=info.context.scope, lead_id=str(id), data=as_body(input)
+        )
         return Lead.from_domain(row)
 
     @strawberry.mutation(description="Delete a lead for good (REST: DELETE /api/v1/leads/{id}).")

@@ -69,9 +69,7 @@ class Query:
         return await _node(info.context, str(id))
 
     @strawberry.field(description="Objects by id, in order; null where one does not exist.")
-    async def nodes(
-        self, info: Info[Context, None], ids: list[strawberry.ID]
-    ) -> list[Node | None]:
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_LIMIT:
             raise ValidationError(f"ids may name at most {MAX_LIMIT} objects", field="ids")
         # Gathered, so the loaders see every id in one tick and batch them into one query.

@@ -7,18 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from hadar.graphql.errors import log_unexpected
+from hadar.graphql.execution import FastPathExecutionContext
 from hadar.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from hadar.graphql.mutations import Mutation
 from hadar.graphql.queries import Query
@@ -35,13 +37,21 @@ class HadarSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
+# The depth and alias rules (what QueryDepthLimiter and MaxAliasesLimiter install) are built
+# once: ValidationCache keys on the rule classes, and those limiters mint new classes per
+# instance, which would make every request a cache miss.
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    depth_rule(MAX_DEPTH, None, None),
+    aliases_rule(MAX_ALIASES),
+]
+
+
 def _extensions() -> list[Any]:
     # Factories, so no extension instance is shared between concurrent requests.
     return [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
     ]
 
@@ -53,6 +63,7 @@ def build_schema() -> HadarSchema:
         types=[Lead, ApiKey],
         extensions=_extensions(),
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=FastPathExecutionContext,
     )
 
 

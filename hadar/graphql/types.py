@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from hadar.domain.leads import Lead as LeadRow
+from hadar.domain.leads import LeadRecord
 from hadar.domain.tenants import ApiKey as ApiKeyRow
 from hadar.graphql.scalars import JSON, BigInt, DateTime
 from hadar.pagination import Page
@@ -57,7 +58,7 @@ class Lead(Node):
     updated_at: DateTime
 
     @classmethod
-    def from_domain(cls, row: LeadRow) -> Lead:
+    def from_domain(cls, row: LeadRow | LeadRecord) -> Lead:
         out = leads.present_lead(row)
         return cls(
             id=strawberry.ID(out["id"]),
@@ -127,9 +128,7 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
     @classmethod
-    def of(
-        cls, page: Page[Any], node: Callable[[Any], T], *, after: str | None
-    ) -> Connection[T]:
+    def of(cls, page: Page[Any], node: Callable[[Any], T], *, after: str | None) -> Connection[T]:
         return cls(
             edges=[Edge(node=node(item)) for item in page.items],
             page_info=PageInfo(

@@ -14,9 +14,7 @@ async def leads_by_ids(*, scope: Scope, ids: Sequence[str]) -> list[Lead | None]
     """The leads with these ids in the caller's sandbox, in `ids` order; None where absent."""
     wanted = list({i for i in ids if looks_like("lead", i)})
     rows = (
-        await Lead.filter(
-            tenant_id=scope.tenant_id, environment=scope.environment, id__in=wanted
-        )
+        await Lead.filter(tenant_id=scope.tenant_id, environment=scope.environment, id__in=wanted)
         if wanted
         else []
     )
@@ -29,9 +27,7 @@ async def keys_by_ids(*, scope: Scope, ids: Sequence[str]) -> list[ApiKey | None
     scope.require_read("api_keys")
     wanted = list({i for i in ids if looks_like("key", i)})
     rows = (
-        await ApiKey.filter(
-            tenant_id=scope.tenant_id, environment=scope.environment, id__in=wanted
-        )
+        await ApiKey.filter(tenant_id=scope.tenant_id, environment=scope.environment, id__in=wanted)
         if wanted
         else []
     )

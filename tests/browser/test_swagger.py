@@ -5,45 +5,10 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 
 import playwright.sync_api as playwright
-import pytest
 
-from tests.fuzz import LiveServer, live_server
-
-CHROMIUM = shutil.which("chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-if CHROMIUM is None:  # a browser test that cannot run has not passed: fail, never skip
-    raise RuntimeError("Chromium is missing: run scripts/ensure-chromium.sh (make test does)")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("browser")) as live:
-        yield live
-
-
-@pytest.fixture
-def page(server: LiveServer) -> Iterator[object]:
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
+from tests.fuzz import LiveServer
 
 
 def test_docs_page_renders_title_and_lead_operations(server: LiveServer, page: object) -> None:

@@ -1,0 +1,19 @@
+"""schema/schema.graphql is generated from the code; this fails when the two drift apart.
+Regenerate with `.venv/bin/python -m hadar.graphql.schema`."""
+
+from __future__ import annotations
+
+from hadar.graphql.schema import SDL_PATH, export_sdl
+
+
+def test_committed_sdl_matches_the_code() -> None:
+    committed = SDL_PATH.read_text(encoding="utf-8")
+    assert committed == export_sdl(), (
+        "schema/schema.graphql is stale: run `.venv/bin/python -m hadar.graphql.schema`"
+    )
+
+
+def test_every_rest_mutation_has_a_graphql_twin() -> None:
+    sdl = export_sdl()
+    for name in ("createLead", "updateLead", "deleteLead", "createApiKey", "revokeApiKey"):
+        assert f"  {name}(" in sdl, name
