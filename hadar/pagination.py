@@ -29,6 +29,12 @@ class Page(Generic[T]):
     next_cursor: str | None
     has_more: bool
     limit: int
+    binding: Mapping[str, Any] | None = None  # what this list's cursors are bound to
+
+    def cursor_after(self, item_id: str) -> str:
+        """A cursor that resumes this list right after `item_id` (a Relay edge cursor)."""
+        assert self.binding is not None, "page built without its cursor binding"
+        return signer().issue(item_id, self.binding)
 
 
 def _b64(data: bytes) -> str:
@@ -103,7 +109,9 @@ def page_of(rows: list[Any], limit: int, binding: Mapping[str, Any]) -> Page[Any
     has_more = len(rows) > limit
     items = rows[:limit]
     next_cursor = signer().issue(items[-1].id, binding) if has_more else None
-    return Page(items=items, next_cursor=next_cursor, has_more=has_more, limit=limit)
+    return Page(
+        items=items, next_cursor=next_cursor, has_more=has_more, limit=limit, binding=binding
+    )
 
 
 def check_limit(limit: int | None) -> int:

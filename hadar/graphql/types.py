@@ -120,6 +120,13 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     node: T
+    page: strawberry.Private[Page[Any]]
+    item_id: strawberry.Private[str]
+
+    @strawberry.field(description="Pass as `after` to resume right after this node.")
+    def cursor(self) -> str:
+        # Signed only when asked for: most list views never read edge cursors.
+        return self.page.cursor_after(self.item_id)
 
 
 @strawberry.type(description="A Relay connection over one page of a REST list.")
@@ -130,7 +137,7 @@ class Connection(Generic[T]):
     @classmethod
     def of(cls, page: Page[Any], node: Callable[[Any], T], *, after: str | None) -> Connection[T]:
         return cls(
-            edges=[Edge(node=node(item)) for item in page.items],
+            edges=[Edge(node=node(item), page=page, item_id=item.id) for item in page.items],
             page_info=PageInfo(
                 has_next_page=page.has_more,
                 has_previous_page=after is not None,
