@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -90,3 +91,18 @@ def wrk(
         "p99_ms": latency("99"),
         "non_2xx": float(bad.group(1)) if bad else 0.0,
     }
+
+
+async def mint_bench_key(secret: str) -> Any:
+    """An admin test key of the `bench` tenant that the rate limiter never throttles
+    (the database must be open)."""
+    from hadar.services import keys
+
+    return await keys.mint_for_tenant(
+        slug="bench",
+        environment="test",
+        role="admin",
+        secret=secret,
+        plan="enterprise",
+        rate_limit=1_000_000,
+    )

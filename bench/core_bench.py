@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 from ulid import ULID
 
-from bench.common import BIN, ROOT, free_port, server, wrk
+from bench.common import BIN, ROOT, free_port, mint_bench_key, server, wrk
 from hadar.domain.scoring import LeadFacts, score
 from hadar.migrate import migrate
 from hadar.pagination import CursorSigner
@@ -36,20 +36,12 @@ SECRET = "bench-secret"
 async def prepare(url: str, rows: int) -> tuple[str, str, str]:
     """Migrate, mint a key, seed `rows` leads; returns (token, tenant_id, page-40,000 cursor)."""
     from hadar.db import close_db, open_db
-    from hadar.services import keys
 
     await create_database(url)
     await migrate(url)
     await open_db(url)
     try:
-        minted = await keys.mint_for_tenant(
-            slug="bench",
-            environment="test",
-            role="admin",
-            secret=SECRET,
-            plan="enterprise",
-            rate_limit=1_000_000,
-        )
+        minted = await mint_bench_key(SECRET)
         tenant_id = minted.key.tenant_id
     finally:
         await close_db()

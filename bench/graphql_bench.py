@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.common import BIN, free_port, server, wrk
+from bench.common import BIN, free_port, mint_bench_key, server, wrk
 
 SECRET = "bench-secret-graphql"
 ALL_FIELDS = """id name phone email source sourceRaw sources utm budgetAed bedrooms area
@@ -59,14 +59,7 @@ async def prepare(url: str, rows: int) -> str:
     pagination.configure(SECRET)
     await open_db(url)
     try:
-        minted = await keys.mint_for_tenant(
-            slug="bench",
-            environment="test",
-            role="admin",
-            secret=SECRET,
-            plan="enterprise",
-            rate_limit=1_000_000,
-        )
+        minted = await mint_bench_key(SECRET)
         scope = await keys.authenticate(header=f"Bearer {minted.token}", secret=SECRET)
         for i in range(rows):
             await leads.create_lead(

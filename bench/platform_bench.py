@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import BIN, ROOT, free_port, server, wrk
+from bench.common import BIN, ROOT, free_port, mint_bench_key, server, wrk
 from hadar.migrate import migrate
 from tests.dbutil import create_database, drop_database
 
@@ -148,21 +148,14 @@ async def prepare(url: str) -> str:
     """Migrate, mint a key whose limit is never reached, seed one lead; returns the token."""
     from hadar import pagination
     from hadar.db import close_db, open_db
-    from hadar.services import keys, leads
+    from hadar.services import leads
 
     await create_database(url)
     await migrate(url)
     pagination.configure(SECRET)
     await open_db(url)
     try:
-        minted = await keys.mint_for_tenant(
-            slug="bench",
-            environment="test",
-            role="admin",
-            secret=SECRET,
-            plan="enterprise",
-            rate_limit=1_000_000,
-        )
+        minted = await mint_bench_key(SECRET)
         from hadar.services.keys import authenticate
 
         scope = await authenticate(header=f"Bearer {minted.token}", secret=SECRET)
