@@ -12,10 +12,10 @@ from strawberry.types import Info
 from hadar.errors import NotFound, ValidationError
 from hadar.graphql.context import Context
 from hadar.graphql.scalars import DateTime
-from hadar.graphql.types import ApiKey, Connection, Lead, Node
+from hadar.graphql.types import ApiKey, AuditEvent, Connection, Lead, Node
 from hadar.ids import looks_like
 from hadar.pagination import MAX_LIMIT
-from hadar.services import keys, leads
+from hadar.services import audit, keys, leads
 
 
 @strawberry.type
@@ -63,6 +63,13 @@ class Query:
     ) -> Connection[ApiKey]:
         page = await keys.list_keys(scope=info.context.scope, limit=first, cursor=after)
         return Connection.of(page, ApiKey.from_domain, after=after)
+
+    @strawberry.field(description="The audit log of this environment, newest first (admin).")
+    async def audit_events(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        page = await audit.list_events(scope=info.context.scope, limit=first, cursor=after)
+        return Connection.of(page, AuditEvent.from_domain, after=after)
 
     @strawberry.field(description="Any object by its id; null when it does not exist here.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:

@@ -9,10 +9,11 @@ import strawberry
 
 from hadar.domain.leads import Lead as LeadRow
 from hadar.domain.leads import LeadRecord
+from hadar.domain.records import AuditEvent as AuditEventRow
 from hadar.domain.tenants import ApiKey as ApiKeyRow
 from hadar.graphql.scalars import JSON, BigInt, DateTime
 from hadar.pagination import Page
-from hadar.services import keys, leads
+from hadar.services import audit, keys, leads
 
 T = TypeVar("T")
 
@@ -105,6 +106,28 @@ class ApiKey(Node):
             created_at=out["created_at"],
             expires_at=out["expires_at"],
             revoked_at=out["revoked_at"],
+        )
+
+
+@strawberry.type(description="One mutation in the audit log (REST: /api/v1/audit_events).")
+class AuditEvent:
+    id: strawberry.ID
+    key_id: str | None
+    action: str
+    object_id: str | None
+    trace_id: str | None
+    created_at: DateTime
+
+    @classmethod
+    def from_domain(cls, row: AuditEventRow) -> AuditEvent:
+        out = audit.present_event(row)
+        return cls(
+            id=strawberry.ID(out["id"]),
+            key_id=out["key_id"],
+            action=out["action"],
+            object_id=out["object_id"],
+            trace_id=out["trace_id"],
+            created_at=out["created_at"],
         )
 
 

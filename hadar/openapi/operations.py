@@ -111,6 +111,9 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", "/webhooks/{webhook_id}/rotate_secret"): Doc(webhooks.WebhookEndpointWithSecret),
     ("GET", "/webhooks/{webhook_id}/deliveries"): Doc(webhooks.WebhookDeliveryList),
     ("POST", "/webhook_deliveries/{delivery_id}/retry"): Doc(webhooks.WebhookDelivery),
+    ("GET", "/audit_events"): Doc(
+        resources.AuditEventList, "Every mutation of the caller's environment, newest first."
+    ),
 }
 
 

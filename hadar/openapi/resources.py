@@ -117,6 +117,18 @@ class NewApiKey(ApiKey):
     tenant: str
 
 
+class AuditEvent(Out):
+    """One mutation: who (the key), what (action and object), when, and its trace."""
+
+    id: id_of("aud")  # type: ignore[valid-type]
+    object: Literal["audit_event"]
+    key_id: str | None
+    action: str = pydantic.Field(examples=["lead.created"])
+    object_id: str | None
+    trace_id: str | None
+    created_at: Timestamp
+
+
 class Pagination(Out):
     next_cursor: str | None = pydantic.Field(description="null when has_more is false")
     has_more: bool
@@ -130,6 +142,11 @@ class LeadList(Out):
 
 class ApiKeyList(Out):
     items: list[ApiKey]
+    pagination: Pagination
+
+
+class AuditEventList(Out):
+    items: list[AuditEvent]
     pagination: Pagination
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hadar import clock
 from hadar.domain.records import AuditEvent
 from hadar.domain.scope import Scope
 from hadar.ids import new_id
+from hadar.pagination import Page, check_limit, page_of, signer
 from hadar.platform.tracing import current_trace_id
 
 
@@ -22,3 +25,30 @@ async def record(*, scope: Scope, action: str, object_id: str | None) -> None:
         trace_id=current_trace_id(),
         created_at=at,
     )
+
+
+async def list_events(
+    *, scope: Scope, limit: int | None = None, cursor: str | None = None
+) -> Page[AuditEvent]:
+    """The audit trail of the caller's tenant and environment, newest first (admins only)."""
+    scope.require_read("audit_events")
+    limit = check_limit(limit)
+    binding = {"list": "audit_events", "t": scope.tenant_id, "e": scope.environment}
+    query = AuditEvent.filter(tenant_id=scope.tenant_id, environment=scope.environment)
+    if cursor:
+        query = query.filter(id__lt=signer().read(cursor, binding))
+    rows = await query.order_by("-id").limit(limit + 1)
+    return page_of(rows, limit, binding)
+
+
+def present_event(event: AuditEvent) -> dict[str, Any]:
+    """The public shape of an audit event: who (key), what (action, object), when, trace."""
+    return {
+        "id": event.id,
+        "object": "audit_event",
+        "key_id": event.key_id,
+        "action": event.action,
+        "object_id": event.object_id,
+        "trace_id": event.trace_id,
+        "created_at": clock.isoformat(event.created_at),
+    }
