@@ -88,6 +88,7 @@ async def _node(context: Context, node_id: str) -> Node | None:
         lead = await context.loaders.lead.load(node_id)
         return Lead.from_domain(lead) if lead else None
     if looks_like("key", node_id):
+        await context.runtime.guard.require_reachable()  # API keys fail closed, as in apiKeys
         key = await context.loaders.api_key.load(node_id)
         return ApiKey.from_domain(key) if key else None
     return None

@@ -65,6 +65,16 @@ class Guard:
         except StoreUnavailable as exc:
             self._outage(exc, fail_closed=False)
 
+    async def require_reachable(self) -> None:
+        """For a fail-closed read that admission could not foresee (GraphQL `node(id: "key_…")`):
+        ServiceUnavailable while the shared store is configured but down."""
+        if not self.shared:
+            return
+        try:
+            await self.store.ping()
+        except StoreUnavailable as exc:
+            self._outage(exc, fail_closed=True)
+
     async def ready(self) -> bool:
         try:
             await self.store.ping()

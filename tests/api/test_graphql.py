@@ -133,6 +133,9 @@ async def test_api_key_operations_fail_closed_leads_do_not(ws: Workspace, settin
         gql_error(r, 503, "service_unavailable")
         r = await gql(ws, "mutation { createApiKey { token } }", client=down)
         gql_error(r, 503, "service_unavailable")
+        key_id = ws.key_ids[("test", "admin")]
+        r = await gql(ws, "query($id: ID!) { node(id: $id) { id } }", {"id": key_id}, client=down)
+        gql_error(r, 200, "service_unavailable")
 
 
 async def test_tenants_and_environments_are_isolated(ws: Workspace, client: Any) -> None:
