@@ -8,8 +8,9 @@ from hadar import clock
 from hadar.domain.records import AuditEvent
 from hadar.domain.scope import Scope
 from hadar.ids import new_id
-from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.pagination import Page, check_limit
 from hadar.platform.tracing import current_trace_id
+from hadar.services.listing import newest_first
 
 
 async def record(*, scope: Scope, action: str, object_id: str | None) -> None:
@@ -35,10 +36,7 @@ async def list_events(
     limit = check_limit(limit)
     binding = {"list": "audit_events", "t": scope.tenant_id, "e": scope.environment}
     query = AuditEvent.filter(tenant_id=scope.tenant_id, environment=scope.environment)
-    if cursor:
-        query = query.filter(id__lt=signer().read(cursor, binding))
-    rows = await query.order_by("-id").limit(limit + 1)
-    return page_of(rows, limit, binding)
+    return await newest_first(query, binding=binding, limit=limit, cursor=cursor)
 
 
 def present_event(event: AuditEvent) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from hadar.domain.scope import Scope
 from hadar.domain.tenants import PLAN_LIMITS, ApiKey, Plan, Tenant
 from hadar.errors import Forbidden, InvalidApiKey, NotFound, Unauthorized, ValidationError
 from hadar.ids import looks_like, new_id
-from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.pagination import Page, check_limit
 from hadar.platform import tokens
 from hadar.services import audit
+from hadar.services.listing import newest_first
 from hadar.services.validation import Strict, parse
 
 KEY_TTL = timedelta(days=90)
@@ -145,10 +146,7 @@ async def list_keys(
     limit = check_limit(limit)
     binding = {"list": "api_keys", "t": scope.tenant_id, "e": scope.environment}
     query = ApiKey.filter(tenant_id=scope.tenant_id, environment=scope.environment)
-    if cursor:
-        query = query.filter(id__lt=signer().read(cursor, binding))
-    rows = await query.order_by("-id").limit(limit + 1)
-    return page_of(rows, limit, binding)
+    return await newest_first(query, binding=binding, limit=limit, cursor=cursor)
 
 
 async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:

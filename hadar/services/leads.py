@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from hadar import clock
@@ -19,8 +18,9 @@ from hadar.domain.scope import Scope
 from hadar.domain.scoring import LeadFacts, score
 from hadar.errors import Conflict, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
-from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.pagination import Page, check_limit, page_of
 from hadar.services import audit, events
+from hadar.services.listing import keyset
 from hadar.services.validation import Strict, parse
 
 Text200 = Annotated[str, pydantic.Field(min_length=1, max_length=200)]
@@ -322,9 +322,7 @@ async def list_leads(
         query = query.filter(assigned_to=assigned_to)
     if status is not None:
         query = query.filter(status=status)
-    if cursor:
-        query = query.filter(Q(id__lt=signer().read(cursor, binding)))
-    rows = await fetch_dicts(query.order_by("-id").limit(limit + 1))
+    rows = await fetch_dicts(keyset(query, binding=binding, limit=limit, cursor=cursor))
     return page_of([LeadRecord.from_row(row) for row in rows], limit, binding)
 
 

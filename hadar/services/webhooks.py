@@ -20,8 +20,9 @@ from hadar.domain.webhooks import (
 )
 from hadar.errors import Conflict, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
-from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.pagination import Page, check_limit
 from hadar.services import audit
+from hadar.services.listing import newest_first
 from hadar.services.validation import Strict, parse
 from hadar.webhooks import signing, urls
 
@@ -113,10 +114,7 @@ async def list_endpoints(
     limit = check_limit(limit)
     binding = {"list": "webhooks", "t": scope.tenant_id, "e": scope.environment}
     query = _scoped(scope)
-    if cursor:
-        query = query.filter(id__lt=signer().read(cursor, binding))
-    rows = await query.order_by("-id").limit(limit + 1)
-    return page_of(rows, limit, binding)
+    return await newest_first(query, binding=binding, limit=limit, cursor=cursor)
 
 
 async def update_endpoint(
@@ -182,10 +180,7 @@ async def list_deliveries(
     binding = {"list": "webhook_deliveries", "t": scope.tenant_id, "e": scope.environment}
     binding["endpoint"] = endpoint.id
     query = Delivery.filter(endpoint_id=endpoint.id).select_related("event")
-    if cursor:
-        query = query.filter(id__lt=signer().read(cursor, binding))
-    rows = await query.order_by("-id").limit(limit + 1)
-    page = page_of(rows, limit, binding)
+    page = await newest_first(query, binding=binding, limit=limit, cursor=cursor)
     attempts: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in page.items}
     if attempts:
         found = await DeliveryAttempt.filter(delivery_id__in=list(attempts)).order_by("id")
