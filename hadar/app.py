@@ -20,17 +20,19 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from hadar import pagination
 from hadar.db import tortoise_config
+from hadar.domain.scope import Scope
 from hadar.errors import HadarError, NotFound, ServiceUnavailable
-from hadar.graphql.view import HadarGraphQL
+from hadar.graphql.view import graphql_endpoint
+from hadar.openapi.pages import docs_routes
 from hadar.platform import maintenance
 from hadar.platform.guard import Guard
 from hadar.platform.runtime import Runtime
 from hadar.platform.store import MemoryStore, RedisStore, Store
 from hadar.platform.tracing import set_trace_id, trace_id_from
-from hadar.rest.docs import docs_routes
 from hadar.rest.endpoint import anonymous, public
 from hadar.rest.envelope import data_body, error_body, json_response
 from hadar.rest.routes import api_routes
+from hadar.services import keys
 from hadar.settings import Settings
 from hadar.webhooks.runner import inprocess_worker
 
@@ -108,7 +110,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     pagination.configure(settings.secret_key)
     store = build_store(settings)
-    runtime = Runtime(settings=settings, guard=Guard(store, shared=settings.redis_url is not None))
+
+    async def authenticate(token: str) -> Scope:
+        return await keys.authenticate(token=token, secret=settings.secret_key)
+
+    runtime = Runtime(
+        settings=settings,
+        guard=Guard(store, shared=settings.redis_url is not None),
+        authenticate=authenticate,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -127,7 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", public(readyz), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *api_routes(),
-        Route("/graphql", HadarGraphQL(), methods=["GET", "POST"]),
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         *docs_routes(),
     ]
     app = Starlette(

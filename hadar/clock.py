@@ -30,3 +30,8 @@ def isoformat(value: datetime) -> str:
     """ISO 8601 UTC with milliseconds and Z: 2026-05-15T08:42:11.103Z."""
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive value is read as UTC (the rule every input follows)."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -78,10 +78,11 @@ def normalise_source(raw: str) -> tuple[str, str | None]:
     return canonical, None
 
 
-def normalise_utm(raw: dict[str, str]) -> dict[str, str]:
-    """UTM parameters keyed without their `utm_` prefix, values trimmed."""
-    out: dict[str, str] = {}
-    for key, value in raw.items():
-        short = key.lower().removeprefix("utm_")
-        out[short] = value.strip()
-    return out
+def check_utm_keys(raw: dict[str, str]) -> None:
+    """ValueError unless every key is a UTM parameter (`utm_source` or `source`, …)."""
+    for key in raw:
+        if key.lower().removeprefix("utm_") not in UTM_KEYS:
+            raise ValueError(
+                f"has unknown key {key!r}; use utm_source, utm_medium, utm_campaign, utm_term "
+                "or utm_content (the utm_ prefix is optional)"
+            )

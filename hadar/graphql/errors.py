@@ -2,7 +2,8 @@
 `extensions`; anything that is not a HadarError is logged and shown only as internal_error.
 
 Errors of the request as a whole (401, 429, 503, an idempotency conflict) answer with their
-HTTP status and a GraphQL body whose `data` is null; errors of a field answer 200.
+HTTP status and a GraphQL body whose `data` is null; errors of the document (parse, limits,
+validation, variables) and of fields answer 200.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from typing import Any
 import orjson
 from graphql import GraphQLError
 
-from hadar.errors import HadarError
+from hadar.errors import HadarError, ValidationError
 from hadar.platform.tracing import current_trace_id
 
 log = logging.getLogger("hadar.graphql")
+
+
+class DocumentError(ValidationError):
+    """The document (or its variables) cannot run: answered as a GraphQL error with 200."""
 
 
 def extensions(code: str, field: str | None) -> dict[str, Any]:
@@ -28,19 +33,15 @@ def extensions(code: str, field: str | None) -> dict[str, Any]:
 
 
 def hadar_error_of(error: GraphQLError) -> HadarError:
-    """The HadarError behind a GraphQL error. Parse and validation errors (no original error)
-    are validation_error with graphql-core's own message; anything else is internal."""
+    """The HadarError behind a GraphQL error. An error without a path arose before execution
+    (parse, validation, variable coercion): validation_error with graphql-core's message.
+    A resolver's HadarError is itself; anything else a resolver raised is internal."""
     original = error.original_error
     if isinstance(original, HadarError):
         return original
-    if original is None:
-        return _DocumentError(error.message)
+    if not error.path:
+        return DocumentError(error.message)
     return HadarError()
-
-
-class _DocumentError(HadarError):
-    code = "validation_error"
-    status = 400
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -55,13 +56,15 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 def log_unexpected(errors: list[GraphQLError]) -> None:
-    """Log, with traceback, the errors that are not ours (bugs); expected ones are answers."""
+    """Log, with traceback, the errors that are bugs (a resolver raised something that is not
+    ours). Errors before execution echo the caller's variables, personal data included: they
+    are answers, never logged."""
     for error in errors:
         original = error.original_error
-        if original is not None and not isinstance(original, HadarError):
+        if error.path and original is not None and not isinstance(original, HadarError):
             log.error(
                 "unhandled error in %s (trace_id=%s)",
-                ".".join(str(p) for p in error.path or ()) or "operation",
+                ".".join(str(p) for p in error.path),
                 current_trace_id(),
                 exc_info=original,
             )

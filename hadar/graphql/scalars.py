@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NewType
 
 import strawberry
@@ -22,8 +22,10 @@ def _serialize_datetime(value: Any) -> str:
 def _parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("DateTime must be an ISO 8601 string")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return clock.as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise ValueError("DateTime must be an ISO 8601 date-time") from None
 
 
 def _parse_bigint(value: Any) -> int:

@@ -1,33 +1,44 @@
-"""The schema: Query and Mutation, the hostile-query limits, the parse/validation caches, and
+"""The schema: Query and Mutation merged from the feature modules, the validation rules (the
+linear merge rule in place of graphql-core's quadratic one), the parse/validation caches, and
 the SDL export that `schema/schema.graphql` is generated from (a test fails when it drifts)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from graphql import GraphQLError, specified_rules
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from hadar.domain.scope import Operation
+from hadar.graphql import audit, keys, leads, nodes, webhooks
 from hadar.graphql.errors import log_unexpected
 from hadar.graphql.execution import FastPathExecutionContext
-from hadar.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
-from hadar.graphql.mutations import Mutation
-from hadar.graphql.queries import Query
+from hadar.graphql.merge import MergedFieldsRule
 from hadar.graphql.scalars import SCALARS
-from hadar.graphql.types import ApiKey, Lead
+from hadar.graphql.types import OPERATION
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
+FEATURES = (leads, keys, webhooks, audit, nodes)
+RULES = tuple(
+    MergedFieldsRule if rule is OverlappingFieldsCanBeMergedRule else rule
+    for rule in specified_rules
+)
+
+
+class HadarRules(SchemaExtension):
+    """Validate with RULES (one tuple for the process, so ValidationCache hits)."""
+
+    def on_operation(self) -> Iterator[None]:
+        self.execution_context.validation_rules = RULES
+        yield
 
 
 class HadarSchema(strawberry.Schema):
@@ -37,30 +48,25 @@ class HadarSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-# The depth and alias rules (what QueryDepthLimiter and MaxAliasesLimiter install) are built
-# once: ValidationCache keys on the rule classes, and those limiters mint new classes per
-# instance, which would make every request a cache miss.
-LIMIT_RULES: list[type[ASTValidationRule]] = [
-    depth_rule(MAX_DEPTH, None, None),
-    aliases_rule(MAX_ALIASES),
-]
+def _merged(kind: str) -> Any:
+    parts = tuple(getattr(f, kind) for f in FEATURES if hasattr(f, kind))
+    return merge_types(kind, parts)
 
 
 def _extensions() -> list[Any]:
     # Factories, so no extension instance is shared between concurrent requests.
     return [
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        HadarRules,
         lambda: ParserCache(maxsize=256),
-        lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
     ]
 
 
 def build_schema() -> HadarSchema:
     return HadarSchema(
-        query=Query,
-        mutation=Mutation,
-        types=[Lead, ApiKey],
+        query=_merged("Query"),
+        mutation=_merged("Mutation"),
+        types=[leads.Lead, keys.ApiKey, webhooks.WebhookEndpoint],
         extensions=_extensions(),
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=FastPathExecutionContext,
@@ -68,6 +74,19 @@ def build_schema() -> HadarSchema:
 
 
 schema = build_schema()
+
+
+def root_operations() -> dict[tuple[str, str], Operation]:
+    """(query|mutation, GraphQL root field name) -> the Operation it performs."""
+    out: dict[tuple[str, str], Operation] = {}
+    core = schema._schema
+    for kind, root in (("query", core.query_type), ("mutation", core.mutation_type)):
+        for name, field_def in (root.fields if root else {}).items():
+            definition = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            op = (definition.metadata or {}).get(OPERATION) if definition else None
+            if op is not None:
+                out[(kind, name)] = op
+    return out
 
 
 def export_sdl() -> str:

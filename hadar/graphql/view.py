@@ -1,188 +1,143 @@
-"""POST/GET /graphql: the Strawberry view with Hadar's admission, idempotency and errors.
+"""POST/GET /graphql: the GraphQL translation around the shared request pipeline.
 
-A request is admitted exactly like REST (same keys, rate limits and X-RateLimit-* headers;
-API-key operations fail closed), then executed; a mutation runs through the same idempotency
-store as REST, inside one transaction with its stored response. A mutation whose fields fail
-is rolled back whole and answers `data: null` with its errors, so no half-applied request is
-ever reported as done. `GET /graphql` from a browser opens GraphiQL from Hadar's own assets.
+The pipeline admits, meters (one unit per root field), checks roles, and makes mutations
+idempotent exactly as for REST; this module reads the GraphQL payload, plans it, executes it
+with Strawberry and writes the answer. A mutation whose fields fail is rolled back whole and
+answers `data: null` with its errors, so no half-applied request is reported as done.
+`GET /graphql` from a browser opens GraphiQL from Hadar's own assets.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from hadar.errors import HadarError, PayloadTooLarge, ValidationError
+from hadar.errors import HadarError, ValidationError
 from hadar.graphql import errors
-from hadar.graphql.context import Context, Exchange
+from hadar.graphql.context import Context
+from hadar.graphql.errors import DocumentError
 from hadar.graphql.loaders import Loaders
-from hadar.graphql.plan import plan_of
-from hadar.graphql.schema import schema
-from hadar.platform import access, idempotency
+from hadar.graphql.plan import planner
+from hadar.graphql.schema import root_operations, schema
+from hadar.platform import pipeline
+from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
+from hadar.platform.tracing import current_trace_id
 
-log = logging.getLogger("hadar.graphql")
 IDE_HTML = (Path(__file__).resolve().parents[1] / "static" / "graphiql.html").read_text("utf-8")
 PATH = "/graphql"
+_plan = planner(root_operations())
 
 
-class _MutationFailed(HadarError):
-    """A mutation answered with field errors: raised through the transaction so it rolls back,
-    carrying the GraphQL response to send (and to store, for codes idempotency remembers)."""
+class GraphQLSurface:
+    """How GraphQL renders a request-level error and finds the trace id of a stored answer."""
 
-    def __init__(self, code: str, outcome: idempotency.Outcome) -> None:
-        super().__init__("mutation failed")
-        self.code = code
-        self.outcome = outcome
+    def render_error(self, err: HadarError) -> Outcome:
+        status = 200 if isinstance(err, DocumentError) else err.status
+        return Outcome(status, errors.request_error_body(err), headers=dict(err.headers))
 
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-class HadarGraphQL(GraphQL[Context, None]):
-    def __init__(self) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self.respond(request)
-        except Exception:
-            log.exception("unhandled error in /graphql")
-            response = self.error_response(HadarError(), {})
-        await response(scope, receive, send)
-
-    async def respond(self, request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        if self.should_render_graphql_ide(self.request_adapter_class(request)):
-            return await self.render_graphql_ide(request)
-        headers: dict[str, str] = {}
-        try:
-            payload = await self._payload(request, runtime.settings.max_body_bytes)
-            plan = plan_of(payload)
-            scope, headers = await access.admit(
-                runtime,
-                authorization=request.headers.get("authorization"),
-                client=_client(request),
-                fail_closed=plan.fail_closed,
-            )
-            request.state.exchange = exchange = Exchange(plan=plan, scope=scope, runtime=runtime)
-            if not (plan.mutation and request.method == "POST"):
-                return self._response(await self._execute(request), headers)
-            key = idempotency.check_key(request.headers.get("idempotency-key"))
-
-            async def run() -> idempotency.Outcome:
-                outcome = await self._execute(request)
-                if exchange.failure is not None:
-                    raise _MutationFailed(exchange.failure, outcome)
-                return outcome
-
-            outcome = await idempotency.perform(
-                guard=runtime.guard,
-                scope=scope,
-                key=key,
-                method="POST",
-                path=PATH,
-                canonical_body=orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
-                run=run,
-                render_error=self._render_stored,
-                fail_closed=plan.fail_closed,
-            )
-            if outcome.replayed:
-                headers["Idempotent-Replayed"] = "true"
-            return self._response(outcome, {**headers, **outcome.headers})
-        except _MutationFailed as failed:
-            return self._response(failed.outcome, headers)
-        except HadarError as err:
-            return self.error_response(err, headers)
-
-    async def _payload(self, request: Request, max_bytes: int) -> Any:
-        """The request's GraphQL payload, read leniently (the executor reports bad ones)."""
-        if request.method == "GET":
-            return dict(request.query_params)
-        body = await request.body()  # Starlette keeps it for Strawberry's own read
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"the request body exceeds {max_bytes} bytes")
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
+    def trace_of(self, body: bytes) -> str | None:
+        if b'"errors"' not in body:
             return None
+        found = orjson.loads(body).get("errors") or [{}]
+        trace = (found[0].get("extensions") or {}).get("trace_id")
+        return trace if isinstance(trace, str) else None
 
-    async def _execute(self, request: Request) -> idempotency.Outcome:
-        try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            raise ValidationError(exc.reason, field="body") from None
-        return idempotency.Outcome(response.status_code, bytes(response.body))
 
-    @staticmethod
-    def _render_stored(err: HadarError) -> idempotency.Outcome:
-        if isinstance(err, _MutationFailed):
-            return err.outcome
-        return idempotency.Outcome(err.status, errors.request_error_body(err), headers=err.headers)
+SURFACE = GraphQLSurface()
 
-    @staticmethod
-    def _response(outcome: idempotency.Outcome, headers: dict[str, str]) -> Response:
-        return Response(
-            outcome.body, status_code=outcome.status, headers=headers, media_type="application/json"
+
+def _wants_ide(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and not request.query_params
+
+
+def _payload_of(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError("the request body must be a GraphQL JSON object", field="body")
+    variables = value.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise ValidationError("variables must be a JSON object", field="body.variables")
+    return value
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    if _wants_ide(request):
+        return await _ide(request, runtime)
+    post = request.method == "POST"
+
+    async def payload() -> Any:
+        if not post:
+            params = dict(request.query_params)
+            for name, value in params.items():
+                pipeline.check_text(value, name)
+            if isinstance(params.get("variables"), str):
+                params["variables"] = pipeline.parse_json(params["variables"].encode())
+            return _payload_of(params)
+        raw = await pipeline.read_limited(
+            request.stream(), request.headers.get("content-length"), runtime.settings.max_body_bytes
         )
+        return _payload_of(pipeline.parse_json(raw))
 
-    @staticmethod
-    def error_response(err: HadarError, headers: dict[str, str]) -> Response:
+    async def execute(exchange: pipeline.Exchange) -> Outcome:
+        body = exchange.payload
+        context = Context(
+            scope=exchange.scope, runtime=runtime, loaders=Loaders.for_scope(exchange.scope)
+        )
+        result = await schema.execute(
+            body.get("query"),
+            variable_values=body.get("variables"),
+            context_value=context,
+            operation_name=body.get("operationName"),
+            allowed_operation_types=None if post else (OperationType.QUERY,),
+        )
+        if not result.errors:
+            return Outcome(200, orjson.dumps({"data": result.data}))
+        data = None if exchange.plan.mutation else result.data
+        answer = orjson.dumps(
+            {"data": data, "errors": [errors.format_error(e) for e in result.errors]}
+        )
+        if exchange.plan.mutation:
+            first = errors.hadar_error_of(result.errors[0])
+            raise pipeline.OutcomeError(first.code, Outcome(200, answer))
+        return Outcome(200, answer)
+
+    outcome = await pipeline.run(
+        runtime,
+        pipeline.Incoming(
+            method=request.method,
+            path=PATH,
+            headers=request.headers,
+            client=request.client.host if request.client else "unknown",
+            trace_id=current_trace_id() or "",
+        ),
+        surface=SURFACE,
+        payload=payload,
+        plan=lambda body: _plan(request.method, body),
+        execute=execute,
+    )
+    return Response(
+        outcome.body,
+        status_code=outcome.status,
+        headers=outcome.headers,
+        media_type="application/json",
+    )
+
+
+async def _ide(request: Request, runtime: Runtime) -> Response:
+    try:
+        headers = await pipeline.meter_anonymous(runtime, request.client.host if request.client else "unknown")
+    except HadarError as err:
         return Response(
             errors.request_error_body(err),
             status_code=err.status,
-            headers={**headers, **err.headers},
+            headers=err.headers,
             media_type="application/json",
         )
-
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        exchange: Exchange = request.state.exchange
-        return Context(
-            request=request,
-            response=response,
-            scope=exchange.scope,
-            runtime=exchange.runtime,
-            loaders=Loaders.for_scope(exchange.scope),
-            exchange=exchange,
-        )
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        try:
-            headers = await access.meter_anonymous(runtime, _client(request))
-        except HadarError as err:
-            return self.error_response(err, {})
-        return HTMLResponse(IDE_HTML, headers=headers)
-
-    async def process_result(  # type: ignore[override]
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        if not result.errors:
-            return {"data": result.data}
-        exchange: Exchange = request.state.exchange
-        data = result.data
-        if exchange.plan.mutation:
-            exchange.failure = errors.hadar_error_of(result.errors[0]).code
-            data = None
-        return {"data": data, "errors": [errors.format_error(e) for e in result.errors]}
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+    return HTMLResponse(IDE_HTML, headers=headers)

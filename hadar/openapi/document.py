@@ -10,12 +10,27 @@ from pydantic.json_schema import models_json_schema
 
 import hadar
 from hadar.domain.tenants import PLAN_LIMITS
-from hadar.openapi import operations, resources, responses, webhooks
+from hadar.openapi import operations, responses
 from hadar.rest.routes import ROUTES
 from hadar.rest.spec import RouteSpec
+from hadar.services.models import schema_name
 
 TITLE = "Hadar API"
 _REF = "#/components/schemas/{model}"
+
+
+def _public(node: Any) -> Any:
+    """Component names as the public API calls them (`LeadOut` is `Lead`), refs included."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ("$ref", "title") and isinstance(value, str) and value.endswith("Out"):
+                value = value.removesuffix("Out")
+            out[key] = _public(value)
+        return out
+    if isinstance(node, list):
+        return [_public(v) for v in node]
+    return node
 
 
 def _description() -> str:
@@ -99,12 +114,14 @@ def _error_schemas() -> dict[str, Any]:
 def _model_schemas(routes: list[RouteSpec]) -> dict[str, Any]:
     """Request models as the routes validate them, response models as presenters emit them."""
     bodies = {spec.body for spec in routes if spec.body is not None}
+    outputs = {spec.response for spec in routes if spec.response is not None}
     pairs: list[tuple[type[pydantic.BaseModel], Any]] = [
-        *((model, "validation") for model in sorted(bodies, key=lambda m: m.__name__)),
-        *((model, "serialization") for model in (*resources.MODELS, *webhooks.MODELS)),
+        *((model, "validation") for model in sorted(bodies, key=schema_name)),
+        *((model, "serialization") for model in sorted(outputs, key=schema_name)),
     ]
     _, defs = models_json_schema(pairs, ref_template=_REF)
-    return dict(sorted(defs.get("$defs", {}).items()))
+    named = {k.removesuffix("Out"): _public(v) for k, v in defs.get("$defs", {}).items()}
+    return dict(sorted(named.items()))
 
 
 def build_document(routes: list[RouteSpec] | None = None) -> dict[str, Any]:

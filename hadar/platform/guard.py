@@ -34,12 +34,15 @@ class Guard:
         if fail_closed:
             raise ServiceUnavailable("rate limiting is unavailable; this route fails closed")
 
-    async def meter(self, key: str, limit: int, *, fail_closed: bool = False) -> Verdict:
-        """Count one request against `key`'s per-minute `limit`."""
+    async def meter(
+        self, key: str, limit: int, *, cost: int = 1, fail_closed: bool = False
+    ) -> Verdict:
+        """Count `cost` units (one request, or one GraphQL root field each) against `key`'s
+        per-minute `limit`; admitted whole or refused whole."""
         try:
-            return await self.store.hit(key, limit)
+            return await self.store.hit(key, limit, cost)
         except StoreUnavailable as exc:
-            verdict = await self._local.hit(key, limit)
+            verdict = await self._local.hit(key, limit, cost)
             try:
                 self._outage(exc, fail_closed=fail_closed)
             except ServiceUnavailable as err:

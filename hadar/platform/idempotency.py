@@ -125,22 +125,30 @@ async def perform(
         try:
             async with in_transaction():
                 outcome = await run()
-                await _save(scope, key, method, path, digest, outcome)
+                await _save_or_busy(scope, key, method, path, digest, outcome, busy)
             return outcome
-        except IntegrityError:
-            # Another instance stored this key first (its lock was not visible to us).
-            raise busy from None
         except HadarError as err:
-            if err.code not in STORED_CODES:
+            if err.code not in STORED_CODES or err is busy:
                 raise
             outcome = render_error(err)
-            try:
-                await _save(scope, key, method, path, digest, outcome)
-            except IntegrityError:
-                raise busy from None
+            await _save_or_busy(scope, key, method, path, digest, outcome, busy)
             return outcome
     finally:
         await guard.release(lock, token)
+
+
+async def _save_or_busy(
+    scope: Scope, key: str, method: str, path: str, digest: str, out: Outcome, busy: Conflict
+) -> None:
+    # Only the key's own uniqueness means "another request stored this key first" (its lock
+    # was not visible to us); any other integrity error is the operation's own and surfaces.
+    try:
+        async with in_transaction():  # a savepoint inside the operation's transaction
+            await _save(scope, key, method, path, digest, out)
+    except IntegrityError:
+        if await _lookup(scope, key) is None:
+            raise
+        raise busy from None
 
 
 async def purge_expired() -> int:

@@ -50,21 +50,22 @@ class Verdict:
         return out
 
 
-def _gcra(tat: float, now: float, limit: int) -> tuple[bool, float, Verdict]:
-    """Generic cell rate algorithm: a smooth limit of `limit` per WINDOW with a full burst."""
+def _gcra(tat: float, now: float, limit: int, cost: int = 1) -> tuple[bool, float, Verdict]:
+    """Generic cell rate algorithm: a smooth limit of `limit` per WINDOW with a full burst.
+    A request costing `cost` units is admitted whole or refused whole."""
     interval = WINDOW / limit
     tat = max(tat, now)
-    new_tat = tat + interval
+    new_tat = tat + interval * cost
     if new_tat - now > WINDOW + interval * SLACK:
         retry = max(1, math.ceil(new_tat - WINDOW - now))
-        remaining = 0
+        remaining = max(0, math.floor((WINDOW - (tat - now)) / interval + SLACK))
         return False, tat, Verdict(False, limit, remaining, math.ceil(tat), retry)
     remaining = max(0, math.floor((WINDOW - (new_tat - now)) / interval + SLACK))
     return True, new_tat, Verdict(True, limit, remaining, math.ceil(new_tat), 0)
 
 
 class Store(Protocol):
-    async def hit(self, key: str, limit: int) -> Verdict: ...
+    async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict: ...
     async def acquire(self, key: str, ttl: float) -> str | None: ...
     async def release(self, key: str, token: str) -> None: ...
     async def ping(self) -> None: ...
@@ -79,9 +80,9 @@ class MemoryStore:
         self._tats: dict[str, float] = {}
         self._locks: dict[str, tuple[str, float]] = {}
 
-    async def hit(self, key: str, limit: int) -> Verdict:
+    async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict:
         now = self._now()
-        _allowed, tat, verdict = _gcra(self._tats.get(key, 0.0), now, limit)
+        _allowed, tat, verdict = _gcra(self._tats.get(key, 0.0), now, limit, cost)
         self._tats[key] = tat
         if len(self._tats) > 100_000:
             self._tats = {k: v for k, v in self._tats.items() if v > now}
@@ -113,12 +114,13 @@ local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local slack = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = window / limit
 local tat = tonumber(redis.call('GET', key) or '0')
 if tat < now then tat = now end
-local new_tat = tat + interval
+local new_tat = tat + interval * cost
 if new_tat - now > window + interval * slack then
   return {0, string.format('%.17g', tat), string.format('%.17g', now)}
 end
@@ -153,17 +155,19 @@ class RedisStore:
         except (TimeoutError, RedisError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    async def hit(self, key: str, limit: int) -> Verdict:
+    async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict:
         allowed, tat_s, now_s = await self._call(
-            lambda: self._gcra(keys=[f"hadar:rl:{key}"], args=[limit, WINDOW, SLACK])
+            lambda: self._gcra(keys=[f"hadar:rl:{key}"], args=[limit, WINDOW, SLACK, cost])
         )
         tat, now = float(tat_s), float(now_s)
         if int(allowed) == 1:
             interval = WINDOW / limit
             remaining = max(0, math.floor((WINDOW - (tat - now)) / interval + SLACK))
             return Verdict(True, limit, remaining, math.ceil(tat), 0)
-        retry = max(1, math.ceil(tat + WINDOW / limit - WINDOW - now))
-        return Verdict(False, limit, 0, math.ceil(tat), retry)
+        interval = WINDOW / limit
+        retry = max(1, math.ceil(tat + interval * cost - WINDOW - now))
+        remaining = max(0, math.floor((WINDOW - (tat - now)) / interval + SLACK))
+        return Verdict(False, limit, remaining, math.ceil(tat), retry)
 
     async def acquire(self, key: str, ttl: float) -> str | None:
         token = secrets.token_hex(8)

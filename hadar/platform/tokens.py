@@ -12,6 +12,8 @@ import secrets
 import string
 import zlib
 
+from hadar.errors import Unauthorized
+
 ALPHABET = string.digits + string.ascii_letters
 BODY_LEN = 26
 CHECK_LEN = 6
@@ -51,3 +53,17 @@ def environment_of(token: str) -> str | None:
 def hash_token(token: str, secret: str) -> str:
     """The keyed hash stored in place of the token."""
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def parse_bearer(header: str | None) -> str:
+    """The well-formed token of an `Authorization: Bearer` header; Unauthorized when the header
+    is missing or malformed (checked without any database access)."""
+    if not header:
+        raise Unauthorized("missing Authorization header; send 'Bearer hdr_live_…'")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Authorization must be 'Bearer <api key>'")
+    if environment_of(token) is None:
+        raise Unauthorized("the API key is malformed")
+    return token

@@ -1,4 +1,4 @@
-"""REST adapter for API keys (admin only; fail-closed)."""
+"""REST routes for API keys (admin only; fail-closed)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 from hadar.rest.endpoint import Call
 from hadar.rest.lists import page_body
-from hadar.rest.parsing import PAGE_PARAMS, query
 from hadar.rest.spec import RouteSpec
 from hadar.services import keys
+from hadar.services.validation import PageQuery
 
 
 async def create(call: Call) -> tuple[int, Any]:
@@ -21,7 +21,7 @@ async def create(call: Call) -> tuple[int, Any]:
 
 
 async def list_(call: Call) -> tuple[int, Any]:
-    page = await keys.list_keys(scope=call.scope, **query(call.request, PAGE_PARAMS))
+    page = await keys.list_keys(scope=call.scope, **call.query.model_dump(exclude_none=True))
     return 200, page_body(page, keys.present_key)
 
 
@@ -30,39 +30,45 @@ async def revoke(call: Call) -> tuple[int, Any]:
     return 200, keys.present_key(key)
 
 
-_ERRORS = ("unauthorized", "invalid_api_key", "forbidden", "rate_limited", "service_unavailable")
+TAG = "API keys"
+TEMPORARY_KEY = (
+    "Set `expires_in_seconds` (60 s to 90 days) to mint a short-lived key, e.g. a temporary "
+    'test key for these docs: `{"role": "admin", "environment": "test", '
+    '"expires_in_seconds": 3600}`. The full `token` is in this response only.'
+)
 ROUTES = [
     RouteSpec(
         "POST",
         "/api_keys",
         create,
+        keys.CREATE,
         "Mint an API key (admin)",
-        "API keys",
-        mutation=True,
-        fail_closed=True,
+        TAG,
         body=keys.KeyCreate,
+        response=keys.NewApiKeyOut,
         status=201,
-        shown_once=("token",),
-        errors=("validation_error", *_ERRORS, "conflict"),
+        description=TEMPORARY_KEY,
+        example={"role": "admin", "environment": "test", "expires_in_seconds": 3600},
     ),
     RouteSpec(
         "GET",
         "/api_keys",
         list_,
+        keys.LIST,
         "List API keys (admin)",
-        "API keys",
-        fail_closed=True,
-        query=PAGE_PARAMS,
-        errors=("validation_error", *_ERRORS),
+        TAG,
+        query=PageQuery,
+        response=keys.ApiKeyListOut,
+        description="Keys of the caller's environment.",
     ),
     RouteSpec(
         "POST",
         "/api_keys/{key_id}/revoke",
         revoke,
+        keys.REVOKE,
         "Revoke an API key at once (admin)",
-        "API keys",
-        mutation=True,
-        fail_closed=True,
-        errors=("validation_error", *_ERRORS, "not_found", "conflict"),
+        TAG,
+        response=keys.ApiKeyOut,
+        description="Effective on the very next request; revoking twice is harmless.",
     ),
 ]

@@ -1,4 +1,4 @@
-"""REST adapter for the audit log (admin only)."""
+"""REST routes for the audit log (admin only)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Any
 
 from hadar.rest.endpoint import Call
 from hadar.rest.lists import page_body
-from hadar.rest.parsing import PAGE_PARAMS, query
 from hadar.rest.spec import RouteSpec
 from hadar.services import audit
+from hadar.services.validation import PageQuery
 
 
 async def list_(call: Call) -> tuple[int, Any]:
-    page = await audit.list_events(scope=call.scope, **query(call.request, PAGE_PARAMS))
+    page = await audit.list_events(scope=call.scope, **call.query.model_dump(exclude_none=True))
     return 200, page_body(page, audit.present_event)
 
 
@@ -21,9 +21,11 @@ ROUTES = [
         "GET",
         "/audit_events",
         list_,
+        audit.LIST,
         "List the audit log (admin)",
         "Audit log",
-        query=PAGE_PARAMS,
-        errors=("validation_error", "unauthorized", "invalid_api_key", "forbidden", "rate_limited"),
+        query=PageQuery,
+        response=audit.AuditEventListOut,
+        description="Every mutation of the caller's environment, newest first.",
     ),
 ]

@@ -1,12 +1,11 @@
-"""One wrapper every REST route goes through: auth, rate limit, idempotency, envelope.
+"""The REST translation around the shared pipeline: a Starlette request in, an envelope out.
 
-Routes declare what they need in words (`mutation=True`, `fail_closed=True`, `auth=False`);
-the rules themselves live in `hadar.platform` and `hadar.services`.
+Admission, metering, role checks, idempotency and replays are `hadar.platform.pipeline`'s;
+this module only reads a REST request into it and writes the `{data, error}` answer.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,43 +14,38 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hadar.domain.scope import Scope
 from hadar.errors import HadarError
-from hadar.platform import access, idempotency
+from hadar.platform import pipeline
+from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
+from hadar.platform.tracing import current_trace_id
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
-from hadar.rest.parsing import parse_json, read_body
+from hadar.rest.parsing import query_model
+from hadar.rest.spec import RouteSpec
 
 
 @dataclass
 class Call:
     request: Request
-    scope: Scope
-    body: Any
+    exchange: pipeline.Exchange
     runtime: Runtime
+    query: Any  # the route's query model instance, or None
+
+    @property
+    def scope(self) -> Any:
+        return self.exchange.scope
+
+    @property
+    def body(self) -> Any:
+        return self.exchange.payload
 
     @property
     def params(self) -> dict[str, Any]:
         return self.request.path_params
 
 
-Handler = Callable[[Call], Awaitable[tuple[int, Any]]]
-
-
-log = logging.getLogger("hadar.rest")
-
-
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def trace_id_of(body: bytes) -> str | None:
-    """The trace id inside a stored error body (a replay answers with the original one)."""
-    if not body.startswith(b'{"data":null'):
-        return None
-    error = orjson.loads(body).get("error") or {}
-    trace = error.get("trace_id")
-    return trace if isinstance(trace, str) else None
 
 
 def canonical_path(request: Request) -> str:
@@ -63,65 +57,63 @@ def canonical_path(request: Request) -> str:
     return path
 
 
-def endpoint(
-    handler: Handler,
-    *,
-    mutation: bool = False,
-    fail_closed: bool = False,
-    shown_once: tuple[str, ...] = (),
-) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap `handler` so it runs authenticated, metered and (for mutations) idempotent."""
+def incoming(request: Request) -> pipeline.Incoming:
+    return pipeline.Incoming(
+        method=request.method,
+        path=canonical_path(request),
+        headers=request.headers,
+        client=client_address(request),
+        trace_id=current_trace_id() or "",
+    )
+
+
+class RestSurface:
+    """How REST renders an error and finds the trace id of a stored answer."""
+
+    def render_error(self, err: HadarError) -> Outcome:
+        return Outcome(err.status, error_body(err), headers=dict(err.headers))
+
+    def trace_of(self, body: bytes) -> str | None:
+        if not body.startswith(b'{"data":null'):
+            return None
+        trace = (orjson.loads(body).get("error") or {}).get("trace_id")
+        return trace if isinstance(trace, str) else None
+
+
+SURFACE = RestSurface()
+
+
+def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint of `spec`: the pipeline around its handler."""
+    plan = pipeline.Plan.of(spec.op)
 
     async def run(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
-        headers: dict[str, str] = {}
-        try:
-            scope, headers = await access.admit(
-                runtime,
-                authorization=request.headers.get("authorization"),
-                client=client_address(request),
-                fail_closed=fail_closed,
+
+        async def payload() -> Any:
+            if not spec.mutation:
+                return None
+            raw = await pipeline.read_limited(
+                request.stream(),
+                request.headers.get("content-length"),
+                runtime.settings.max_body_bytes,
             )
-            if not mutation:
-                status, data = await handler(Call(request, scope, None, runtime))
-                return json_response(status, data_body(data), headers)
-            key = idempotency.check_key(request.headers.get("idempotency-key"))
-            body = parse_json(await read_body(request, runtime.settings.max_body_bytes))
-            call = Call(request, scope, body, runtime)
+            return pipeline.parse_json(raw)
 
-            async def execute() -> idempotency.Outcome:
-                status, data = await handler(call)
-                stored = None
-                if shown_once and isinstance(data, dict):
-                    stored = data_body({**data, **dict.fromkeys(shown_once)})
-                return idempotency.Outcome(status, data_body(data), stored_body=stored)
+        async def execute(exchange: pipeline.Exchange) -> Outcome:
+            query = query_model(request, spec.query)
+            status, data = await spec.handler(Call(request, exchange, runtime, query))
+            return Outcome(status, data_body(data))
 
-            def render(err: HadarError) -> idempotency.Outcome:
-                return idempotency.Outcome(err.status, error_body(err), headers=err.headers)
-
-            outcome = await idempotency.perform(
-                guard=runtime.guard,
-                scope=scope,
-                key=key,
-                method=request.method,
-                path=canonical_path(request),
-                canonical_body=orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
-                run=execute,
-                render_error=render,
-                fail_closed=fail_closed,
-            )
-            headers.update(outcome.headers)
-            if outcome.replayed:
-                headers["Idempotent-Replayed"] = "true"
-                stored_trace = trace_id_of(outcome.body)
-                if stored_trace:
-                    headers["X-Trace-Id"] = stored_trace
-            return json_response(outcome.status, outcome.body, headers)
-        except HadarError as err:
-            return error_response(err, headers)
-        except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
-            return error_response(HadarError(), headers)
+        outcome = await pipeline.run(
+            runtime,
+            incoming(request),
+            surface=SURFACE,
+            payload=payload,
+            plan=lambda _: plan,
+            execute=execute,
+        )
+        return json_response(outcome.status, outcome.body, outcome.headers)
 
     return run
 
@@ -130,7 +122,7 @@ async def anonymous(request: Request, err: HadarError) -> Response:
     """An error for a request no route takes (unknown path or method), metered by address."""
     runtime: Runtime = request.app.state.runtime
     try:
-        headers = await access.meter_anonymous(runtime, client_address(request))
+        headers = await pipeline.meter_anonymous(runtime, client_address(request))
     except HadarError as limited:
         return error_response(limited, limited.headers)
     return error_response(err, headers)
@@ -145,7 +137,7 @@ def public(
     async def run(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         try:
-            headers = await access.meter_anonymous(runtime, client_address(request))
+            headers = await pipeline.meter_anonymous(runtime, client_address(request))
         except HadarError as err:
             return error_response(err, err.headers)
         response = await page(request)

@@ -11,10 +11,6 @@ from hadar.errors import HadarError
 from hadar.platform.tracing import current_trace_id
 
 
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
-
-
 def data_body(data: Any) -> bytes:
     return orjson.dumps({"data": data, "error": None})
 

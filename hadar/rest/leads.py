@@ -1,4 +1,4 @@
-"""REST adapter for leads."""
+"""REST routes for leads."""
 
 from __future__ import annotations
 
@@ -6,18 +6,8 @@ from typing import Any
 
 from hadar.rest.endpoint import Call
 from hadar.rest.lists import page_body
-from hadar.rest.parsing import PAGE_PARAMS, as_datetime, as_int, as_str, query
 from hadar.rest.spec import RouteSpec
 from hadar.services import leads
-
-LIST_PARAMS = {
-    **PAGE_PARAMS,
-    "source": as_str("source", 200),
-    "score_min": as_int("score_min"),
-    "created_after": as_datetime("created_after"),
-    "assigned_to": as_str("assigned_to"),
-    "status": as_str("status", 32),
-}
 
 
 async def create(call: Call) -> tuple[int, Any]:
@@ -26,12 +16,11 @@ async def create(call: Call) -> tuple[int, Any]:
 
 
 async def list_(call: Call) -> tuple[int, Any]:
-    page = await leads.list_leads(scope=call.scope, **query(call.request, LIST_PARAMS))
+    page = await leads.list_leads(scope=call.scope, **call.query.model_dump(exclude_none=True))
     return 200, page_body(page, leads.present_lead)
 
 
 async def retrieve(call: Call) -> tuple[int, Any]:
-    query(call.request, {})
     lead = await leads.get_lead(scope=call.scope, lead_id=call.params["lead_id"])
     return 200, leads.present_lead(lead)
 
@@ -46,55 +35,54 @@ async def delete(call: Call) -> tuple[int, Any]:
     return 200, {"id": lead_id, "object": "lead", "deleted": True}
 
 
-_READ_ERRORS = ("unauthorized", "invalid_api_key", "forbidden", "rate_limited")
-_WRITE_ERRORS = ("validation_error", *_READ_ERRORS, "conflict")
+TAG = "Leads"
 ROUTES = [
     RouteSpec(
         "POST",
         "/leads",
         create,
+        leads.CREATE,
         "Create a lead (or merge into a duplicate)",
-        "Leads",
-        mutation=True,
+        TAG,
         body=leads.LeadCreate,
+        response=leads.LeadOut,
         status=201,
-        extra_statuses=(200,),
-        errors=_WRITE_ERRORS,
+        statuses={201: "The lead was created.", 200: "Merged into the existing lead."},
+        description="Required: `name` and at least one of `phone` or `email`. Phones are "
+        "normalised to E.164 (region AE), sources to their canonical name. A lead whose phone "
+        "or e-mail matches an existing one is merged into it (200, the new source added to "
+        "`sources`).",
+        example=leads.LEAD_EXAMPLE,
     ),
     RouteSpec(
         "GET",
         "/leads",
         list_,
+        leads.LIST,
         "List leads, newest first",
-        "Leads",
-        query=LIST_PARAMS,
-        errors=("validation_error", *_READ_ERRORS),
+        TAG,
+        query=leads.LeadQuery,
+        response=leads.LeadListOut,
+        description="Newest first, keyset-paginated.",
     ),
     RouteSpec(
-        "GET",
-        "/leads/{lead_id}",
-        retrieve,
-        "Retrieve a lead",
-        "Leads",
-        errors=(*_READ_ERRORS, "not_found"),
+        "GET", "/leads/{lead_id}", retrieve, leads.RETRIEVE, "Retrieve a lead", TAG,
+        response=leads.LeadOut,
     ),
     RouteSpec(
         "PATCH",
         "/leads/{lead_id}",
         update,
+        leads.UPDATE,
         "Update a lead",
-        "Leads",
-        mutation=True,
+        TAG,
         body=leads.LeadUpdate,
-        errors=(*_WRITE_ERRORS, "not_found"),
+        response=leads.LeadOut,
+        description="Changes the given fields; `null` clears an optional one.",
+        example={"status": "qualified", "assigned_to": "sara@agency.ae", "budget_aed": 2000000},
     ),
     RouteSpec(
-        "DELETE",
-        "/leads/{lead_id}",
-        delete,
-        "Delete a lead",
-        "Leads",
-        mutation=True,
-        errors=(*_WRITE_ERRORS, "not_found"),
+        "DELETE", "/leads/{lead_id}", delete, leads.DELETE, "Delete a lead", TAG,
+        response=leads.LeadDeletedOut,
     ),
 ]

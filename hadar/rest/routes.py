@@ -22,16 +22,6 @@ PREFIXES = ("/api/v1", "/v1", "/api")
 
 def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
-        Route(
-            spec.path,
-            endpoint(
-                spec.handler,
-                mutation=spec.mutation,
-                fail_closed=spec.fail_closed,
-                shown_once=spec.shown_once,
-            ),
-            methods=[spec.method],
-        )
-        for spec in ROUTES
+        Route(spec.path, endpoint(spec), methods=[spec.method]) for spec in ROUTES
     ]
     return [Mount(prefix, routes=routes) for prefix in PREFIXES]

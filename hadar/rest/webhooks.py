@@ -6,9 +6,9 @@ from typing import Any
 
 from hadar.rest.endpoint import Call
 from hadar.rest.lists import page_body
-from hadar.rest.parsing import PAGE_PARAMS, query
 from hadar.rest.spec import RouteSpec
 from hadar.services import webhooks
+from hadar.services.validation import PageQuery
 
 
 def _allow_private(call: Call) -> bool:
@@ -23,12 +23,11 @@ async def create(call: Call) -> tuple[int, Any]:
 
 
 async def list_(call: Call) -> tuple[int, Any]:
-    page = await webhooks.list_endpoints(scope=call.scope, **query(call.request, PAGE_PARAMS))
+    page = await webhooks.list_endpoints(scope=call.scope, **call.query.model_dump(exclude_none=True))
     return 200, page_body(page, webhooks.present_endpoint)
 
 
 async def retrieve(call: Call) -> tuple[int, Any]:
-    query(call.request, {})
     endpoint = await webhooks.get_endpoint(scope=call.scope, endpoint_id=call.params["webhook_id"])
     return 200, webhooks.present_endpoint(endpoint)
 
@@ -59,7 +58,7 @@ async def deliveries(call: Call) -> tuple[int, Any]:
     page, attempts = await webhooks.list_deliveries(
         scope=call.scope,
         endpoint_id=call.params["webhook_id"],
-        **query(call.request, PAGE_PARAMS),
+        **call.query.model_dump(exclude_none=True),
     )
     return 200, page_body(page, lambda d: webhooks.present_delivery(d, attempts[d.id]))
 
@@ -71,82 +70,90 @@ async def retry(call: Call) -> tuple[int, Any]:
     return 200, webhooks.present_delivery(delivery)
 
 
-_READ_ERRORS = ("unauthorized", "invalid_api_key", "forbidden", "rate_limited")
-_WRITE_ERRORS = ("validation_error", *_READ_ERRORS, "conflict")
-_TAG = "Webhooks"
+TAG = "Webhooks"
+WEBHOOK_URLS = (
+    "Live endpoints must be `https` and must not resolve to private addresses; test "
+    "endpoints may be `http`."
+)
 ROUTES = [
     RouteSpec(
         "POST",
         "/webhooks",
         create,
+        webhooks.CREATE,
         "Register a webhook endpoint (admin; the secret is shown once)",
-        _TAG,
-        mutation=True,
+        TAG,
         body=webhooks.WebhookCreate,
+        response=webhooks.WebhookEndpointWithSecretOut,
         status=201,
-        errors=_WRITE_ERRORS,
+        description=WEBHOOK_URLS,
+        example={"url": "https://crm.example.com/hooks/hadar", "events": ["lead.created"]},
     ),
     RouteSpec(
         "GET",
         "/webhooks",
         list_,
+        webhooks.LIST,
         "List webhook endpoints, newest first (admin)",
-        _TAG,
-        query=PAGE_PARAMS,
-        errors=("validation_error", *_READ_ERRORS),
+        TAG,
+        query=PageQuery,
+        response=webhooks.WebhookEndpointListOut,
     ),
     RouteSpec(
         "GET",
         "/webhooks/{webhook_id}",
         retrieve,
+        webhooks.RETRIEVE,
         "Retrieve a webhook endpoint (admin)",
-        _TAG,
-        errors=(*_READ_ERRORS, "not_found"),
+        TAG,
+        response=webhooks.WebhookEndpointOut,
     ),
     RouteSpec(
         "PATCH",
         "/webhooks/{webhook_id}",
         update,
+        webhooks.UPDATE,
         "Update a webhook endpoint (admin)",
-        _TAG,
-        mutation=True,
+        TAG,
         body=webhooks.WebhookUpdate,
-        errors=(*_WRITE_ERRORS, "not_found"),
+        response=webhooks.WebhookEndpointOut,
+        description=WEBHOOK_URLS,
     ),
     RouteSpec(
         "DELETE",
         "/webhooks/{webhook_id}",
         delete,
+        webhooks.DELETE,
         "Delete a webhook endpoint and its deliveries (admin)",
-        _TAG,
-        mutation=True,
-        errors=(*_WRITE_ERRORS, "not_found"),
+        TAG,
+        response=webhooks.WebhookEndpointDeletedOut,
     ),
     RouteSpec(
         "POST",
         "/webhooks/{webhook_id}/rotate_secret",
         rotate_secret,
+        webhooks.ROTATE_SECRET,
         "Rotate the signing secret; the old one keeps signing for 24 h (admin)",
-        _TAG,
-        mutation=True,
-        errors=(*_WRITE_ERRORS, "not_found"),
+        TAG,
+        response=webhooks.WebhookEndpointWithSecretOut,
     ),
     RouteSpec(
         "GET",
         "/webhooks/{webhook_id}/deliveries",
         deliveries,
+        webhooks.LIST_DELIVERIES,
         "List an endpoint's deliveries with every attempt (admin)",
-        _TAG,
-        query=PAGE_PARAMS,
-        errors=("validation_error", *_READ_ERRORS, "not_found"),
+        TAG,
+        query=PageQuery,
+        response=webhooks.WebhookDeliveryListOut,
     ),
     RouteSpec(
         "POST",
         "/webhook_deliveries/{delivery_id}/retry",
         retry,
+        webhooks.RETRY_DELIVERY,
         "Attempt a delivery again now (admin)",
-        _TAG,
-        mutation=True,
-        errors=(*_WRITE_ERRORS, "not_found"),
+        TAG,
+        response=webhooks.WebhookDeliveryOut,
     ),
 ]

@@ -6,11 +6,33 @@ from typing import Any
 
 from hadar import clock
 from hadar.domain.records import AuditEvent
-from hadar.domain.scope import Scope
+from typing import Literal
+
+import pydantic
+
+from hadar.domain.scope import Operation, Scope
 from hadar.ids import new_id
-from hadar.pagination import Page, check_limit
-from hadar.platform.tracing import current_trace_id
-from hadar.services.listing import newest_first
+from hadar.pagination import Page
+from hadar.services.listing import binding, newest_first, scoped
+from hadar.services.models import Out, Timestamp, id_of, list_of
+from hadar.services.validation import PageQuery, parse
+
+LIST = Operation("audit_events.list", "audit_events")
+
+
+class AuditEventOut(Out):
+    """One mutation: who (the key), what (action and object), when, and its trace."""
+
+    id: id_of("aud")  # type: ignore[valid-type]
+    object: Literal["audit_event"]
+    key_id: str | None
+    action: str = pydantic.Field(examples=["lead.created"])
+    object_id: str | None
+    trace_id: str | None
+    created_at: Timestamp
+
+
+AuditEventListOut = list_of(AuditEventOut)
 
 
 async def record(*, scope: Scope, action: str, object_id: str | None) -> None:
@@ -23,7 +45,7 @@ async def record(*, scope: Scope, action: str, object_id: str | None) -> None:
         key_id=scope.key_id,
         action=action,
         object_id=object_id,
-        trace_id=current_trace_id(),
+        trace_id=scope.trace_id,
         created_at=at,
     )
 
@@ -33,10 +55,13 @@ async def list_events(
 ) -> Page[AuditEvent]:
     """The audit trail of the caller's tenant and environment, newest first (admins only)."""
     scope.require_read("audit_events")
-    limit = check_limit(limit)
-    binding = {"list": "audit_events", "t": scope.tenant_id, "e": scope.environment}
-    query = AuditEvent.filter(tenant_id=scope.tenant_id, environment=scope.environment)
-    return await newest_first(query, binding=binding, limit=limit, cursor=cursor)
+    spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
+    return await newest_first(
+        scoped(AuditEvent, scope),
+        binding=binding(scope, "audit_events"),
+        limit=spec.limit,
+        cursor=spec.cursor,
+    )
 
 
 def present_event(event: AuditEvent) -> dict[str, Any]:

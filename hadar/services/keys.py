@@ -6,23 +6,29 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
 from hadar import clock
 from hadar.domain.rows import as_datetime, fetch_sql
-from hadar.domain.scope import Scope
-from hadar.domain.tenants import PLAN_LIMITS, ApiKey, Plan, Tenant
-from hadar.errors import Forbidden, InvalidApiKey, NotFound, Unauthorized, ValidationError
+from hadar.domain.scope import Operation, Scope
+from hadar.domain.tenants import PLAN_LIMITS, ApiKey, Environment, Plan, Role, Tenant
+from hadar.errors import Forbidden, InvalidApiKey, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
-from hadar.pagination import Page, check_limit
+from hadar.pagination import Page
 from hadar.platform import tokens
 from hadar.services import audit
-from hadar.services.listing import newest_first
-from hadar.services.validation import Strict, parse
+from hadar.services.listing import binding, newest_first, scoped
+from hadar.services.models import Out, Timestamp, id_of, list_of
+from hadar.services.validation import PageQuery, Strict, parse
 
 KEY_TTL = timedelta(days=90)
+CREATE = Operation("api_keys.create", "api_keys", mutation=True, shown_once=("token",))
+LIST = Operation("api_keys.list", "api_keys")
+REVOKE = Operation("api_keys.revoke", "api_keys", mutation=True)
+EnvironmentName = Literal[tuple(e.value for e in Environment)]  # type: ignore[valid-type]
+RoleName = Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -35,9 +41,44 @@ class MintedKey:
 
 class KeyCreate(Strict):
     role: Literal["admin", "agent", "viewer"] = "agent"
-    environment: Literal["live", "test"] | None = None
+    environment: Literal["live", "test"] | None = pydantic.Field(
+        default=None, description="The caller's own environment (the default) only."
+    )
     name: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
     expires_in_seconds: int | None = pydantic.Field(default=None, ge=60, le=90 * 86400)
+
+
+class ApiKeyOut(Out):
+    """An API key; the token itself is never shown again after creation."""
+
+    id: id_of("key")  # type: ignore[valid-type]
+    object: Literal["api_key"]
+    environment: EnvironmentName  # type: ignore[valid-type]
+    role: RoleName  # type: ignore[valid-type]
+    name: str | None
+    last4: Annotated[str, pydantic.Field(min_length=4, max_length=4)]
+    created_at: Timestamp
+    expires_at: Timestamp
+    revoked_at: Timestamp | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    """A key just minted: the only time its full token is shown (null on a replay)."""
+
+    token: (
+        Annotated[
+            str,
+            pydantic.Field(
+                pattern=f"^hdr_(live|test)_[0-9A-Za-z]{{{tokens.BODY_LEN + tokens.CHECK_LEN}}}$",
+                examples=["hdr_test_4fK2x9QmB7nLpR3sT8vW1yZ0aC6dE5"],
+            ),
+        ]
+        | None
+    )
+    tenant: str
+
+
+ApiKeyListOut = list_of(ApiKeyOut)
 
 
 async def ensure_tenant(
@@ -118,12 +159,17 @@ async def mint_for_tenant(
 
 
 async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
-    """An admin mints a key for its own tenant; a test key can only mint test keys."""
+    """An admin mints a key for its own tenant and environment: a key manages only the keys
+    of its own environment (it could neither list nor revoke any other)."""
     scope.require_write("api_keys")
     spec = parse(KeyCreate, data, root="api_key")
     environment = spec.environment or scope.environment
-    if environment != scope.environment and scope.environment == "test":
-        raise Forbidden("a test key may not mint live keys")
+    if environment != scope.environment:
+        raise Forbidden(
+            f"a {scope.environment} key may mint only {scope.environment} keys; "
+            f"use a {environment} admin key",
+            field="api_key.environment",
+        )
     tenant = await Tenant.get(id=scope.tenant_id)
     ttl = timedelta(seconds=spec.expires_in_seconds) if spec.expires_in_seconds else KEY_TTL
     minted = await _mint(
@@ -143,10 +189,11 @@ async def list_keys(
 ) -> Page[ApiKey]:
     """The tenant's keys in the caller's environment, newest first."""
     scope.require_read("api_keys")
-    limit = check_limit(limit)
-    binding = {"list": "api_keys", "t": scope.tenant_id, "e": scope.environment}
-    query = ApiKey.filter(tenant_id=scope.tenant_id, environment=scope.environment)
-    return await newest_first(query, binding=binding, limit=limit, cursor=cursor)
+    spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
+    query = scoped(ApiKey, scope)
+    return await newest_first(
+        query, binding=binding(scope, "api_keys"), limit=spec.limit, cursor=spec.cursor
+    )
 
 
 async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
@@ -174,22 +221,8 @@ _AUTH_SQL = (
 )
 
 
-def parse_bearer(header: str | None) -> str:
-    """The token of an `Authorization: Bearer` header; Unauthorized when missing or malformed."""
-    if not header:
-        raise Unauthorized("missing Authorization header; send 'Bearer hdr_live_…'")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Authorization must be 'Bearer <api key>'")
-    if tokens.environment_of(token) is None:
-        raise Unauthorized("the API key is malformed")
-    return token
-
-
-async def authenticate(*, header: str | None, secret: str) -> Scope:
-    """The scope a Bearer header acts in. Malformed: Unauthorized, before any database access."""
-    token = parse_bearer(header)
+async def authenticate(*, token: str, secret: str) -> Scope:
+    """The scope a well-formed token acts in; InvalidApiKey when unknown, revoked or expired."""
     digest = tokens.hash_token(token, secret)
     # Every request reads the key afresh (no cache), so a revocation is seen at once by every
     # instance; one hand-written indexed lookup keeps that cheap.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -14,18 +14,27 @@ from hadar import clock
 from hadar.domain import normalise
 from hadar.domain.leads import Lead, LeadRecord, LeadStatus
 from hadar.domain.rows import fetch_dicts
-from hadar.domain.scope import Scope
+from hadar.domain.scope import Operation, Scope
 from hadar.domain.scoring import LeadFacts, score
-from hadar.errors import Conflict, NotFound, ValidationError
-from hadar.ids import looks_like, new_id
+from hadar.errors import Conflict, ValidationError
+from hadar.ids import new_id
 from hadar.pagination import Page, check_limit, page_of
 from hadar.services import audit, events
-from hadar.services.listing import keyset
-from hadar.services.validation import Strict, parse
+from hadar.services.listing import binding, get_in_scope, keyset, scoped
+from hadar.services.models import BIGINT, JSON, Out, Timestamp, deleted, id_of, list_of
+from hadar.services.validation import PageQuery, Strict, UtcDatetime, parse
 
 Text200 = Annotated[str, pydantic.Field(min_length=1, max_length=200)]
 STATUSES = tuple(s.value for s in LeadStatus)
+StatusName = Literal["new", "contacted", "qualified", "viewing", "negotiating", "won", "lost"]
+Source = Literal[normalise.CANONICAL_SOURCES]  # type: ignore[valid-type]
 _HORIZON = re.compile(r"^(ready|off_plan_(20\d\d))$")
+
+CREATE = Operation("leads.create", "leads", mutation=True)
+LIST = Operation("leads.list", "leads")
+RETRIEVE = Operation("leads.retrieve", "leads")
+UPDATE = Operation("leads.update", "leads", mutation=True)
+DELETE = Operation("leads.delete", "leads", mutation=True)
 
 
 class DoNotContactIn(Strict):
@@ -39,14 +48,12 @@ class _LeadFields(Strict):
     phone: Annotated[str, pydantic.Field(max_length=40)] | None = None
     email: Annotated[str, pydantic.Field(max_length=320)] | None = None
     source: Text200 | None = None
-    utm: dict[str, Annotated[str, pydantic.Field(max_length=200)]] | None = None
-    budget_aed: Annotated[int, pydantic.Field(ge=0, le=10**12)] | None = None
+    utm: Annotated[dict[str, Annotated[str, pydantic.Field(max_length=200)]], JSON] | None = None
+    budget_aed: Annotated[int, pydantic.Field(ge=0, le=10**12), BIGINT] | None = None
     bedrooms: Annotated[int, pydantic.Field(ge=0, le=50)] | None = None
     area: Text200 | None = None
     handover_horizon: str | None = None
-    status: (
-        Literal["new", "contacted", "qualified", "viewing", "negotiating", "won", "lost"] | None
-    ) = None
+    status: StatusName | None = None
     assigned_to: Annotated[str, pydantic.Field(min_length=1, max_length=320)] | None = None
     do_not_contact: DoNotContactIn | None = None
 
@@ -70,15 +77,10 @@ class _LeadFields(Strict):
     @pydantic.field_validator("utm")
     @classmethod
     def _utm(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        out = normalise.normalise_utm(value)
-        unknown = sorted(set(out) - set(normalise.UTM_KEYS))
-        if unknown:
-            raise ValueError(
-                f"has unknown key {unknown[0]!r}; use source, medium, campaign, term, content"
-            )
-        return out
+        # Kept exactly as sent (SPEC 8); only the UTM parameters themselves are accepted.
+        if value is not None:
+            normalise.check_utm_keys(value)
+        return value
 
     @pydantic.field_validator("handover_horizon")
     @classmethod
@@ -89,11 +91,94 @@ class _LeadFields(Strict):
 
 
 class LeadCreate(_LeadFields):
+    """A new lead: name plus at least one of phone or email."""
+
     name: Text200
 
 
 class LeadUpdate(_LeadFields):
-    pass
+    """Fields of a lead; null clears an optional field on update."""
+
+
+class LeadQuery(PageQuery):
+    """The filters of GET /leads (the GraphQL `leads` field takes the same)."""
+
+    source: str | None = pydantic.Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Normalised like a lead's source (`Bayut` or `bayut.com` is `bayut`); "
+        f"canonical values: {', '.join(normalise.CANONICAL_SOURCES)}.",
+    )
+    score_min: int | None = pydantic.Field(
+        default=None, ge=0, le=100, description="Only leads scoring at least this (0-100)."
+    )
+    created_after: UtcDatetime | None = pydantic.Field(
+        default=None, description="Only leads created strictly after this instant."
+    )
+    assigned_to: str | None = pydantic.Field(
+        default=None,
+        min_length=1,
+        max_length=320,
+        description="The agent's name or e-mail, exactly as assigned.",
+    )
+    status: StatusName | None = pydantic.Field(default=None, description="Pipeline stage.")
+
+
+class DoNotContactOut(Out):
+    """Channels the lead has opted out of."""
+
+    whatsapp: bool
+    voice: bool
+    email: bool
+
+
+class ScoreFactorOut(Out):
+    """One term of a lead's score and why it applies."""
+
+    factor: str
+    points: int
+    reason: str
+
+
+class LeadOut(Out):
+    """A buyer or tenant enquiry, as every lead route and the `lead.*` webhooks show it."""
+
+    id: id_of("lead")  # type: ignore[valid-type]
+    object: Literal["lead"]
+    name: str
+    phone: Annotated[str, pydantic.Field(pattern=r"^\+[1-9]\d{1,14}$")] | None = pydantic.Field(
+        description="E.164"
+    )
+    email: str | None
+    source: Source
+    source_raw: str | None = pydantic.Field(description="the raw value when source is other")
+    sources: list[Source]
+    utm: Annotated[dict[str, str], JSON] | None = pydantic.Field(description="as sent")
+    budget_aed: Annotated[int, BIGINT] | None = pydantic.Field(ge=0, description="whole dirhams")
+    bedrooms: int | None = pydantic.Field(ge=0, description="0 = studio")
+    area: str | None
+    handover_horizon: str | None = pydantic.Field(pattern=r"^(ready|off_plan_20\d\d)$")
+    status: StatusName
+    assigned_to: str | None
+    do_not_contact: DoNotContactOut
+    score: int = pydantic.Field(ge=0, le=100)
+    score_factors: list[ScoreFactorOut]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+LeadListOut = list_of(LeadOut)
+LeadDeletedOut = deleted("lead", "lead")
+LEAD_EXAMPLE = {
+    "name": "Aisha Khan",
+    "phone": "+971501234567",
+    "email": "aisha@example.com",
+    "source": "bayut",
+    "budget_aed": 1800000,
+    "bedrooms": 2,
+    "area": "Dubai Marina",
+}
 
 
 def _facts(lead: Lead) -> LeadFacts:
@@ -114,7 +199,8 @@ def _rescore(lead: Lead) -> None:
 
 
 def _source_of(spec: _LeadFields) -> tuple[str, str | None]:
-    raw = spec.source or (spec.utm or {}).get("source")
+    utm = spec.utm or {}
+    raw = spec.source or utm.get("utm_source") or utm.get("source")
     return normalise.normalise_source(raw) if raw else ("other", None)
 
 
@@ -127,16 +213,17 @@ def _dnc(current: dict[str, bool] | None, given: DoNotContactIn | None) -> dict[
 
 
 def _scoped(scope: Scope) -> Any:
-    return Lead.filter(tenant_id=scope.tenant_id, environment=scope.environment)
+    return scoped(Lead, scope)
 
 
 async def _find_duplicate(scope: Scope, phone: str | None, email: str | None) -> Lead | None:
+    # Locked (PostgreSQL), so a merge racing a PATCH of the same lead never loses either.
     if phone:
-        found = await _scoped(scope).filter(phone=phone).first()
+        found = await _scoped(scope).filter(phone=phone).select_for_update().first()
         if found:
             return found
     if email:
-        return await _scoped(scope).filter(email=email).first()
+        return await _scoped(scope).filter(email=email).select_for_update().first()
     return None
 
 
@@ -215,19 +302,19 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
     return lead, True
 
 
-async def get_lead(*, scope: Scope, lead_id: str) -> Lead:
+async def get_lead(*, scope: Scope, lead_id: str, lock: bool = False) -> Lead:
     """The lead with `lead_id` in the caller's tenant and environment, else NotFound."""
-    lead = await _scoped(scope).filter(id=lead_id).first() if looks_like("lead", lead_id) else None
-    if lead is None:
-        raise NotFound(f"lead {lead_id} does not exist")
-    return lead
+    return await get_in_scope(
+        Lead, scope=scope, prefix="lead", object_id=lead_id, noun="lead", lock=lock
+    )
 
 
 async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
     """Change the given fields (null clears an optional one); the lead keeps a phone or e-mail."""
     scope.require_write("leads")
     spec = parse(LeadUpdate, data, root="lead")
-    lead = await get_lead(scope=scope, lead_id=lead_id)
+    # Locked for the request's transaction (PostgreSQL), so concurrent PATCHes never lose one.
+    lead = await get_lead(scope=scope, lead_id=lead_id, lock=True)
     given = spec.model_fields_set
     if "name" in given and spec.name is None:
         raise ValidationError("lead.name may not be null", field="lead.name")
@@ -293,37 +380,46 @@ async def list_leads(
     cursor: str | None = None,
 ) -> Page[LeadRecord]:
     """Newest first, filtered; the cursor is bound to this tenant, environment and filter set."""
-    limit = check_limit(limit)
-    if score_min is not None and not 0 <= score_min <= 100:
-        raise ValidationError("score_min must be between 0 and 100", field="score_min")
-    if status is not None and status not in STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
-    if source is not None:
-        source = normalise.normalise_source(source)[0]
-    if created_after is not None:
-        # Stored timestamps are UTC; compare in UTC whatever offset the caller used.
-        created_after = created_after.astimezone(UTC)
+    spec = parse(
+        LeadQuery,
+        {
+            k: v
+            for k, v in {
+                "source": source,
+                "score_min": score_min,
+                "created_after": created_after,
+                "assigned_to": assigned_to,
+                "status": status,
+                "limit": limit,
+                "cursor": cursor,
+            }.items()
+            if v is not None
+        },
+        root="",
+    )
+    size = check_limit(spec.limit)
+    source = normalise.normalise_source(spec.source)[0] if spec.source is not None else None
     filters: dict[str, Any] = {
         "source": source,
-        "score_min": score_min,
-        "assigned_to": assigned_to,
-        "status": status,
-        "created_after": clock.isoformat(created_after) if created_after else None,
+        "score_min": spec.score_min,
+        "assigned_to": spec.assigned_to,
+        "status": spec.status,
+        "created_after": clock.isoformat(spec.created_after) if spec.created_after else None,
     }
-    binding = {"list": "leads", "t": scope.tenant_id, "e": scope.environment, **filters}
+    bound = binding(scope, "leads", filters)
     query = _scoped(scope)
     if source is not None:
         query = query.filter(source=source)
-    if score_min is not None:
-        query = query.filter(score__gte=score_min)
-    if created_after is not None:
-        query = query.filter(created_at__gt=created_after)
-    if assigned_to is not None:
-        query = query.filter(assigned_to=assigned_to)
-    if status is not None:
-        query = query.filter(status=status)
-    rows = await fetch_dicts(keyset(query, binding=binding, limit=limit, cursor=cursor))
-    return page_of([LeadRecord.from_row(row) for row in rows], limit, binding)
+    if spec.score_min is not None:
+        query = query.filter(score__gte=spec.score_min)
+    if spec.created_after is not None:
+        query = query.filter(created_at__gt=spec.created_after)
+    if spec.assigned_to is not None:
+        query = query.filter(assigned_to=spec.assigned_to)
+    if spec.status is not None:
+        query = query.filter(status=spec.status)
+    rows = await fetch_dicts(keyset(query, binding=bound, limit=size, cursor=spec.cursor))
+    return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
 
 
 def present_lead(lead: Lead | LeadRecord) -> dict[str, Any]:

@@ -1,13 +1,46 @@
-"""Newest-first keyset lists: the one way every list resumes after a signed cursor."""
+"""The two reads every resource shares: "in the caller's scope or 404" and a newest-first
+keyset page that resumes after a signed cursor."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from hadar.pagination import Page, page_of, signer
+from hadar.domain.scope import Scope
+from hadar.errors import NotFound
+from hadar.ids import looks_like
+from hadar.pagination import Page, check_limit, page_of, signer
+
+M = TypeVar("M", bound=Model)
+
+
+def scoped(model: type[M], scope: Scope) -> QuerySet[M]:
+    """Rows of `model` in the caller's tenant and environment: the start of every query."""
+    return model.filter(tenant_id=scope.tenant_id, environment=scope.environment)
+
+
+async def get_in_scope(
+    model: type[M], *, scope: Scope, prefix: str, object_id: str, noun: str, lock: bool = False
+) -> M:
+    """The row with `object_id` in the caller's scope, else NotFound naming `noun` (another
+    tenant's or environment's id is simply not there). `lock`: FOR UPDATE on PostgreSQL."""
+    found = None
+    if looks_like(prefix, object_id):
+        query = scoped(model, scope).filter(id=object_id)
+        if lock:
+            query = query.select_for_update()
+        found = await query.first()
+    if found is None:
+        raise NotFound(f"{noun} {object_id} does not exist")
+    return found
+
+
+def binding(scope: Scope, list_name: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a list's cursors are bound to: tenant, environment, list and filters."""
+    return {"list": list_name, "t": scope.tenant_id, "e": scope.environment, **(filters or {})}
 
 
 def keyset(
@@ -21,8 +54,9 @@ def keyset(
 
 
 async def newest_first(
-    query: QuerySet[Any], *, binding: Mapping[str, Any], limit: int, cursor: str | None
+    query: QuerySet[Any], *, binding: Mapping[str, Any], limit: int | None, cursor: str | None
 ) -> Page[Any]:
     """One page of `query`'s rows, newest first, with its next cursor."""
-    rows = await keyset(query, binding=binding, limit=limit, cursor=cursor)
-    return page_of(rows, limit, binding)
+    size = check_limit(limit)
+    rows = await keyset(query, binding=binding, limit=size, cursor=cursor)
+    return page_of(rows, size, binding)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 
+from hadar import clock
 from hadar.errors import ValidationError
+from hadar.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -18,11 +21,56 @@ class Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
 
+class Query(pydantic.BaseModel):
+    """Base for query-parameter models: unknown parameters refused, text converted (lax)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+def _utc(value: datetime) -> datetime:
+    return clock.as_utc(value)
+
+
+def _offset_plus(value: Any) -> Any:
+    # An unencoded `+` of a query string's offset arrives as a space: 10:00:00 04:00.
+    if isinstance(value, str) and len(value) > 19 and value[-6] == " ":
+        return value[:-6] + "+" + value[-5:]
+    return value
+
+
+UtcDatetime = Annotated[
+    datetime,
+    pydantic.BeforeValidator(_offset_plus),
+    pydantic.AfterValidator(_utc),
+    pydantic.Field(description="ISO 8601; any offset, none means UTC."),
+]
+
+
+class PageQuery(Query):
+    """The parameters every list takes."""
+
+    limit: int | None = pydantic.Field(
+        default=None,
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Page size, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+    )
+    cursor: str | None = pydantic.Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="Opaque cursor from `pagination.next_cursor` of the same list.",
+    )
+
+
 def field_path(root: str, loc: tuple[int | str, ...]) -> str:
     """('line_items', 0, 'quantity') under 'invoice' -> 'invoice.line_items[0].quantity'."""
     path = root
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
     return path
 
 
@@ -73,4 +121,24 @@ def parse(model: type[M], data: Any, *, root: str) -> M:
     except pydantic.ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         path = field_path(root, tuple(first["loc"]))
+        raise ValidationError(f"{path} {_phrase(first)}", field=path) from None
+
+
+def parse_query(model: type[M], items: Sequence[tuple[str, str]]) -> M:
+    """Query parameters as `model`: unknown or repeated ones refused, each error naming the
+    parameter."""
+    values: dict[str, str] = {}
+    for name, value in items:
+        if name in values:
+            raise ValidationError(f"{name} may be given only once", field=name)
+        if "\x00" in value or "\x00" in name:
+            raise ValidationError(f"{name} must not contain NUL characters", field=name)
+        values[name] = value
+    try:
+        return model.model_validate(values)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        path = field_path("", tuple(first["loc"]))
+        if first["type"] == "extra_forbidden":
+            raise ValidationError(f"{path} is not a recognised query parameter", field=path)
         raise ValidationError(f"{path} {_phrase(first)}", field=path) from None

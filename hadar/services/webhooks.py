@@ -4,7 +4,7 @@ deliveries. Delivery itself is `hadar.webhooks.worker`'s job."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 
@@ -18,8 +18,10 @@ from hadar.domain.webhooks import (
     DeliveryStatus,
     WebhookEndpoint,
 )
+from hadar.domain.scope import Operation
 from hadar.errors import Conflict, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
+from hadar.services.models import Out, Timestamp, deleted, id_of, list_of
 from hadar.pagination import Page, check_limit
 from hadar.services import audit
 from hadar.services.listing import newest_first
@@ -58,6 +60,75 @@ class WebhookUpdate(Strict):
     enabled: bool | None = None
 
     _events = pydantic.field_validator("events")(_check_events)
+
+
+CREATE = Operation("webhooks.create", "webhooks", mutation=True, shown_once=("secret",))
+LIST = Operation("webhooks.list", "webhooks")
+RETRIEVE = Operation("webhooks.retrieve", "webhooks")
+UPDATE = Operation("webhooks.update", "webhooks", mutation=True)
+DELETE = Operation("webhooks.delete", "webhooks", mutation=True)
+ROTATE_SECRET = Operation(
+    "webhooks.rotate_secret", "webhooks", mutation=True, shown_once=("secret",)
+)
+LIST_DELIVERIES = Operation("webhooks.deliveries", "webhooks")
+RETRY_DELIVERY = Operation("webhooks.retry_delivery", "webhooks", mutation=True)
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+Subscription = Literal[(ALL_EVENTS, *EVENT_TYPES)]  # type: ignore[valid-type]
+DeliveryStatusName = Literal[tuple(s.value for s in DeliveryStatus)]  # type: ignore[valid-type]
+
+
+class WebhookEndpointOut(Out):
+    """Where Hadar POSTs signed events; the secret is shown on create and rotation only."""
+
+    id: id_of("whk")  # type: ignore[valid-type]
+    object: Literal["webhook_endpoint"]
+    url: str
+    events: list[Subscription] = pydantic.Field(description="`*` subscribes to every event")
+    description: str | None
+    enabled: bool
+    previous_secret_expires_at: Timestamp | None = pydantic.Field(
+        description="while set, the pre-rotation secret signs too (a second `v1=`)"
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookEndpointWithSecretOut(WebhookEndpointOut):
+    """An endpoint with its signing secret: shown once (null on an idempotent replay)."""
+
+    secret: Annotated[str, pydantic.Field(pattern="^whsec_")] | None
+
+
+class DeliveryAttemptOut(Out):
+    attempted_at: Timestamp
+    status_code: int | None = pydantic.Field(description="null when no response came back")
+    duration_ms: int = pydantic.Field(ge=0)
+    error: str | None
+    response_excerpt: str | None
+
+
+class WebhookDeliveryOut(Out):
+    """One event sent to one endpoint, with its attempts (same id on every retry)."""
+
+    id: id_of("dlv")  # type: ignore[valid-type]
+    object: Literal["webhook_delivery"]
+    webhook_id: id_of("whk")  # type: ignore[valid-type]
+    event_id: id_of("evt")  # type: ignore[valid-type]
+    event_type: EventType
+    status: DeliveryStatusName  # type: ignore[valid-type]
+    attempt_count: int = pydantic.Field(ge=0)
+    next_attempt_at: Timestamp | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: Timestamp | None
+    created_at: Timestamp
+    attempts: list[DeliveryAttemptOut]
+
+
+WebhookEndpointListOut = list_of(WebhookEndpointOut)
+WebhookDeliveryListOut = list_of(WebhookDeliveryOut)
+WebhookEndpointDeletedOut = deleted("whk", "webhook_endpoint")
 
 
 async def _check_url(scope: Scope, url: str, allow_private: bool) -> None:

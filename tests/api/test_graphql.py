@@ -105,7 +105,7 @@ async def test_rate_limit_headers_and_429(ws: Workspace) -> None:
 class DownStore:
     """A shared store (Redis) that is unreachable."""
 
-    async def hit(self, key: str, limit: int) -> Verdict:
+    async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict:
         raise StoreUnavailable("down")
 
     async def acquire(self, key: str, ttl: float) -> str | None:
@@ -123,7 +123,11 @@ class DownStore:
 
 async def test_api_key_operations_fail_closed_leads_do_not(ws: Workspace, settings: Any) -> None:
     app = create_app(settings)
-    app.state.runtime = Runtime(settings=settings, guard=Guard(DownStore(), shared=True))
+    app.state.runtime = Runtime(
+        settings=settings,
+        guard=Guard(DownStore(), shared=True),
+        authenticate=app.state.runtime.authenticate,
+    )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://hadar.test"
     ) as down:
@@ -158,8 +162,9 @@ async def test_field_errors_carry_code_field_and_trace(ws: Workspace) -> None:
     assert body["errors"][0]["path"] == ["createLead"]
     r = await gql(ws, "{ leads(first: 101) { edges { node { id } } } }")
     gql_error(r, 200, "validation_error", "limit")
+    # A role refusal is decided before execution, as on REST: the request is refused whole.
     r = await gql(ws, CREATE, {"input": lead_body()}, role="viewer")
-    gql_error(r, 200, "forbidden")
+    gql_error(r, 403, "forbidden")
 
 
 async def test_document_errors_are_validation_errors(ws: Workspace) -> None:

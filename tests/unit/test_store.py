@@ -142,7 +142,7 @@ class FlakyStore:
         if self.down:
             raise StoreUnavailable("connection refused")
 
-    async def hit(self, key: str, limit: int) -> Verdict:
+    async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict:
         self.calls += 1
         self._check()
         return await self.inner.hit(key, limit)

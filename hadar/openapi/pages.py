@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hadar.openapi import render
+from hadar.openapi.document import render
 from hadar.rest.endpoint import public
 
 SWAGGER_HTML = Path(__file__).parent.parent / "static" / "swagger.html"

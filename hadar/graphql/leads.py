@@ -1,0 +1,102 @@
+"""GraphQL twins of the lead routes: the same services, the same Operations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import strawberry
+from strawberry.types import Info
+
+from hadar.domain.leads import Lead as LeadRow
+from hadar.domain.leads import LeadRecord
+from hadar.errors import NotFound
+from hadar.graphql.context import Context
+from hadar.graphql.derive import as_body, input_type, object_type
+from hadar.graphql.scalars import DateTime
+from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
+from hadar.services import leads as lead_service
+
+Lead = object_type(lead_service.LeadOut, interfaces=(Node,))
+LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")
+LeadUpdateInput = input_type(lead_service.LeadUpdate, "LeadUpdateInput", optional=True)
+
+
+def lead_of(row: LeadRow | LeadRecord) -> Any:
+    return Lead.from_dict(lead_service.present_lead(row))  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class CreateLeadPayload:
+    lead: Lead
+    created: bool = strawberry.field(
+        description="False when the lead was merged into an existing one (REST answers 200)."
+    )
+
+
+@strawberry.type
+class Query:
+    @query(
+        lead_service.LIST,
+        "Leads, newest first: the pages, filters and signed cursors of GET /api/v1/leads "
+        "(first = limit, 1-100, default 25; after = cursor).",
+    )
+    async def leads(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        source: str | None = None,
+        score_min: int | None = None,
+        created_after: DateTime | None = None,
+        assigned_to: str | None = None,
+        status: str | None = None,
+    ) -> Connection[Lead]:
+        context = info.context
+        page = await lead_service.list_leads(
+            scope=context.scope,
+            limit=first,
+            cursor=after,
+            source=source,
+            score_min=score_min,
+            created_after=cast(datetime | None, created_after),  # the scalar parses to datetime
+            assigned_to=assigned_to,
+            status=status,
+        )
+        context.loaders.prime_leads(page.items)
+        return Connection.of(page, lead_of, after=after)
+
+    @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")
+    async def lead(self, info: Info[Context, None], id: strawberry.ID) -> Lead:
+        row = await info.context.loaders.lead.load(str(id))
+        if row is None:
+            raise NotFound(f"lead {id} does not exist")
+        return lead_of(row)
+
+
+@strawberry.type
+class Mutation:
+    @mutation(
+        lead_service.CREATE,
+        "Create a lead, or merge it into the one with the same phone or email "
+        "(REST: POST /api/v1/leads).",
+    )
+    async def create_lead(
+        self, info: Info[Context, None], input: LeadCreateInput
+    ) -> CreateLeadPayload:
+        row, created = await lead_service.create_lead(scope=info.context.scope, data=as_body(input))
+        return CreateLeadPayload(lead=lead_of(row), created=created)
+
+    @mutation(lead_service.UPDATE, "Change the given fields (REST: PATCH /api/v1/leads/{id}).")
+    async def update_lead(
+        self, info: Info[Context, None], id: strawberry.ID, input: LeadUpdateInput
+    ) -> Lead:
+        row = await lead_service.update_lead(
+            scope=info.context.scope, lead_id=str(id), data=as_body(input)
+        )
+        return lead_of(row)
+
+    @mutation(lead_service.DELETE, "Delete a lead for good (REST: DELETE /api/v1/leads/{id}).")
+    async def delete_lead(self, info: Info[Context, None], id: strawberry.ID) -> DeletedObject:
+        lead_id = await lead_service.delete_lead(scope=info.context.scope, lead_id=str(id))
+        return DeletedObject(id=strawberry.ID(lead_id), deleted=True)

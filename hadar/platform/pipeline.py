@@ -1,0 +1,308 @@
+"""The one request pipeline REST and GraphQL both run through.
+
+    bearer token -> key -> payload (read within the size limit, only once the key is known)
+    -> plan (which declared operations, at what cost) -> meter (the whole cost, fail-closed by
+    declaration) -> permit (every operation's role rule, before any replay) -> the service
+    inside the idempotency guard (storing exactly what the operations declare storable)
+    -> the outcome, with the trace id of the body it carries.
+
+A surface supplies only its translations: how to read its payload, how to plan it, how to
+execute it and how to render an error. Every rule of admission, metering, idempotency and
+replay lives here once, so the two surfaces cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from hadar.domain.scope import Operation, Scope
+from hadar.errors import (
+    HadarError,
+    InvalidApiKey,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    ValidationError,
+)
+from hadar.platform import idempotency, tokens
+from hadar.platform.idempotency import Outcome
+from hadar.platform.runtime import Runtime
+
+log = logging.getLogger("hadar.pipeline")
+MAX_JSON_DEPTH = 32  # deeper bodies are refused before anything walks them recursively
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a request will do, known before it runs."""
+
+    operations: tuple[Operation, ...] = ()
+    mutation: bool = False
+    cost: int = 1  # units of the key's per-minute budget (GraphQL: one per root field)
+    error: HadarError | None = None  # a refusal found while planning, answered after metering
+
+    @property
+    def fail_closed(self) -> bool:
+        return any(op.fail_closed for op in self.operations)
+
+    @property
+    def shown_once(self) -> frozenset[str]:
+        """Field names never stored, as REST (snake_case) and GraphQL (camelCase) spell them."""
+        names = {name for op in self.operations for name in op.shown_once}
+        camel = {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), n) for n in names}
+        return frozenset(names | camel)
+
+    @classmethod
+    def of(cls, operation: Operation) -> Plan:
+        return cls(operations=(operation,), mutation=operation.mutation)
+
+
+class OutcomeError(HadarError):
+    """Raised by a surface's executor with an answer it has already rendered: the transaction
+    rolls back, and the answer is sent (and stored under an Idempotency-Key when `code` is one
+    idempotency remembers)."""
+
+    def __init__(self, code: str, outcome: Outcome) -> None:
+        super().__init__("the operation failed")
+        self.code = code
+        self.outcome = outcome
+
+
+class Surface(Protocol):
+    def render_error(self, err: HadarError) -> Outcome:
+        """The error as this surface answers it (status, body, headers)."""
+
+    def trace_of(self, body: bytes) -> str | None:
+        """The trace id inside a stored body, if it carries one."""
+
+
+@dataclass
+class Incoming:
+    """A request as the pipeline sees it, whatever the surface."""
+
+    method: str
+    path: str  # canonical: every alias of a route shares its idempotency keys
+    headers: Mapping[str, str]  # lower-case names
+    client: str
+    trace_id: str
+
+
+@dataclass
+class Exchange:
+    """What a request carried through the pipeline: the caller, the payload and the plan."""
+
+    scope: Scope
+    payload: Any
+    plan: Plan
+    headers: dict[str, str] = field(default_factory=dict)  # rate-limit headers so far
+
+
+PayloadReader = Callable[[], Awaitable[Any]]
+Planner = Callable[[Any], Plan]
+Executor = Callable[[Exchange], Awaitable[Outcome]]
+
+
+async def read_limited(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
+    """A request body of at most `limit` bytes (declared or streamed); 413 past it, without
+    reading further."""
+    if declared is not None:
+        try:
+            too_big = int(declared) > limit
+        except ValueError:
+            raise ValidationError(
+                "Content-Length is not a number", field="Content-Length"
+            ) from None
+        if too_big:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _walk(value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(
+            f"the request body nests deeper than {MAX_JSON_DEPTH} levels", field="body"
+        )
+    if isinstance(value, str):
+        check_text(value, "body")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, "body")
+            _walk(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item, depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        raise ValidationError("the request body holds an integer beyond 64 bits", field="body")
+
+
+def check_text(value: str, field_name: str) -> str:
+    """`value` unless it holds NUL, which no database column may store (400 naming the field)."""
+    if "\x00" in value:
+        raise ValidationError(f"{field_name} must not contain NUL characters", field=field_name)
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a body (None when empty): 400 for bad UTF-8 or JSON, NUL characters,
+    integers beyond 64 bits or nesting deeper than MAX_JSON_DEPTH."""
+    if not raw.strip():
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else "not valid JSON"
+        raise ValidationError(f"the request body is {reason}", field="body") from None
+    _walk(value, 1)
+    return value
+
+
+def canonical(payload: Any) -> bytes:
+    """The payload as the idempotency fingerprint sees it (key order does not matter)."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
+def blank(value: Any, names: frozenset[str]) -> Any:
+    """`value` with every field named in `names`, at any depth, set to null: what is stored
+    for a replay when an answer shows a secret once."""
+    if isinstance(value, dict):
+        return {k: (None if k in names else blank(v, names)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [blank(v, names) for v in value]
+    return value
+
+
+def storable(body: bytes, names: frozenset[str]) -> bytes | None:
+    """The body to store instead of `body`, or None when it holds nothing shown once."""
+    if not names:
+        return None
+    return orjson.dumps(blank(orjson.loads(body), names))
+
+
+async def meter_anonymous(runtime: Runtime, client: str) -> dict[str, str]:
+    """Meter a request that carries no valid key by its client address."""
+    verdict = await runtime.guard.meter(f"ip:{client}", runtime.anon_limit, fail_closed=False)
+    return _headers_or_refuse(verdict)
+
+
+def _headers_or_refuse(verdict: Any) -> dict[str, str]:
+    headers: dict[str, str] = verdict.headers()
+    if not verdict.allowed:
+        raise RateLimited(
+            f"rate limit of {verdict.limit} requests a minute exceeded; retry after "
+            f"{verdict.retry_after} s",
+            headers=headers,
+        )
+    return headers
+
+
+async def authenticate(runtime: Runtime, incoming: Incoming) -> Scope:
+    """The caller's scope; Unauthorized/InvalidApiKey (metered by address) otherwise."""
+    try:
+        token = tokens.parse_bearer(incoming.headers.get("authorization"))
+        scope = await runtime.authenticate(token)
+    except (Unauthorized, InvalidApiKey) as err:
+        err.headers.update(await meter_anonymous(runtime, incoming.client))
+        raise
+    return dataclasses.replace(scope, trace_id=incoming.trace_id)
+
+
+async def run(
+    runtime: Runtime,
+    incoming: Incoming,
+    *,
+    surface: Surface,
+    payload: PayloadReader,
+    plan: Planner,
+    execute: Executor,
+) -> Outcome:
+    """Carry one request through admission, metering, role checks and idempotency."""
+    headers: dict[str, str] = {}
+    try:
+        scope = await authenticate(runtime, incoming)
+        unreadable: HadarError | None = None
+        try:
+            body = await payload()
+        except HadarError as err:  # still metered (and told its budget) before it is refused
+            body, unreadable = None, err
+        planned = plan(body)
+        verdict = await runtime.guard.meter(
+            f"key:{scope.key_id}",
+            scope.rate_limit,
+            cost=max(1, planned.cost),
+            fail_closed=planned.fail_closed,
+        )
+        headers = _headers_or_refuse(verdict)
+        if unreadable is not None:
+            raise unreadable
+        if planned.error is not None:
+            raise planned.error
+        for operation in planned.operations:
+            operation.permit(scope)
+        exchange = Exchange(scope=scope, payload=body, plan=planned, headers=headers)
+        outcome = await _perform(runtime, incoming, exchange, surface, execute)
+    except HadarError as err:
+        outcome = _rendered(surface, err)
+    except Exception:
+        log.exception("unhandled error in %s %s", incoming.method, incoming.path)
+        outcome = surface.render_error(HadarError())
+    outcome.headers = {**headers, **outcome.headers}
+    return outcome
+
+
+def _rendered(surface: Surface, err: HadarError) -> Outcome:
+    if isinstance(err, OutcomeError):
+        return err.outcome
+    outcome = surface.render_error(err)
+    outcome.headers = {**outcome.headers, **err.headers}
+    return outcome
+
+
+async def _perform(
+    runtime: Runtime,
+    incoming: Incoming,
+    exchange: Exchange,
+    surface: Surface,
+    execute: Executor,
+) -> Outcome:
+    planned = exchange.plan
+    if not planned.mutation:
+        return await execute(exchange)
+    key = idempotency.check_key(incoming.headers.get("idempotency-key"))
+    hidden = planned.shown_once
+
+    async def run_once() -> Outcome:
+        outcome = await execute(exchange)
+        outcome.stored_body = storable(outcome.body, hidden)
+        return outcome
+
+    outcome = await idempotency.perform(
+        guard=runtime.guard,
+        scope=exchange.scope,
+        key=key,
+        method=incoming.method,
+        path=incoming.path,
+        canonical_body=canonical(exchange.payload),
+        run=run_once,
+        render_error=lambda err: _rendered(surface, err),
+        fail_closed=planned.fail_closed,
+    )
+    if outcome.replayed:
+        outcome.headers["Idempotent-Replayed"] = "true"
+        stored_trace = surface.trace_of(outcome.body)
+        if stored_trace:
+            outcome.headers["X-Trace-Id"] = stored_trace
+    return outcome
