@@ -20,7 +20,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from hadar import pagination
 from hadar.db import tortoise_config
-from hadar.domain.scope import Scope
+from hadar.domain.scope import Scope as Caller
 from hadar.errors import HadarError, NotFound, ServiceUnavailable
 from hadar.graphql.view import graphql_endpoint
 from hadar.openapi.pages import docs_routes
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     pagination.configure(settings.secret_key)
     store = build_store(settings)
 
-    async def authenticate(token: str) -> Scope:
+    async def authenticate(token: str) -> Caller:
         return await keys.authenticate(token=token, secret=settings.secret_key)
 
     runtime = Runtime(

@@ -26,7 +26,12 @@ from hadar.graphql.scalars import JSON, BigInt, DateTime
 from hadar.services.models import Marker, schema_name
 
 Convert = Callable[[Any], Any]
-_SCALARS: dict[str, Any] = {"BigInt": BigInt, "DateTime": DateTime, "ID": strawberry.ID, "JSON": JSON}
+_SCALARS: dict[str, Any] = {
+    "BigInt": BigInt,
+    "DateTime": DateTime,
+    "ID": strawberry.ID,
+    "JSON": JSON,
+}
 _PLAIN = {str: str, int: int, bool: bool, float: float}
 _objects: dict[type[pydantic.BaseModel], type] = {}
 _inputs: dict[tuple[type[pydantic.BaseModel], str], type] = {}
@@ -95,7 +100,9 @@ def object_type(
         converters[field_name] = convert
         if info.description:
             namespace[field_name] = strawberry.field(description=info.description)
-    cls = types.new_class(name or schema_name(model), interfaces, {}, lambda ns: ns.update(namespace))
+    cls = types.new_class(
+        name or schema_name(model), interfaces, {}, lambda ns: ns.update(namespace)
+    )
     built = strawberry.type(cls, description=_description(model))
 
     def from_dict(data: dict[str, Any]) -> Any:

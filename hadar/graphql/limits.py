@@ -10,7 +10,7 @@ The budget (README "GraphQL cost budget"):
     MAX_TOKENS       2,000 lexical tokens per document (refused while parsing)
     MAX_DEPTH        10 levels of selection (introspection fields excluded)
     MAX_ALIASES      30 aliases, fragments expanded
-    MAX_FIELDS       1,000 selected fields, fragments expanded
+    MAX_FIELDS       300 selected fields, fragments expanded (introspection excluded)
     MAX_ROOT_FIELDS  30 root fields per operation; each costs one request of the key's
                      per-minute budget, and the whole document is refused with 429 when
                      they exceed what is left
@@ -33,7 +33,7 @@ from graphql import (
 MAX_TOKENS = 2_000
 MAX_DEPTH = 10
 MAX_ALIASES = 30
-MAX_FIELDS = 1_000
+MAX_FIELDS = 300
 MAX_ROOT_FIELDS = 30
 _CAP = 10**9  # counts saturate here, so a fan-out never builds huge integers
 

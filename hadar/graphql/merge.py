@@ -143,9 +143,8 @@ class MergedFieldsRule(ValidationRule):
                 subs = [
                     (get_named_type(f.type_), f.node.selection_set)
                     for f in fields
-                    if f.node.selection_set is not None and is_composite_type(
-                        get_named_type(f.type_)
-                    )
+                    if f.node.selection_set is not None
+                    and is_composite_type(get_named_type(f.type_))
                 ]
                 if subs:
                     pending.append(subs)  # type: ignore[arg-type]

@@ -132,7 +132,9 @@ async def graphql_endpoint(request: Request) -> Response:
 
 async def _ide(request: Request, runtime: Runtime) -> Response:
     try:
-        headers = await pipeline.meter_anonymous(runtime, request.client.host if request.client else "unknown")
+        headers = await pipeline.meter_anonymous(
+            runtime, request.client.host if request.client else "unknown"
+        )
     except HadarError as err:
         return Response(
             errors.request_error_body(err),

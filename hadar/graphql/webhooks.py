@@ -34,14 +34,20 @@ def _allow_private(info: Info[Context, None]) -> bool:
 
 @strawberry.type
 class Query:
-    @query(webhook_service.LIST, "Webhook endpoints, newest first (admin; REST: GET /api/v1/webhooks).")
+    @query(
+        webhook_service.LIST, "Webhook endpoints, newest first (admin; REST: GET /api/v1/webhooks)."
+    )
     async def webhooks(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[WebhookEndpoint]:
-        page = await webhook_service.list_endpoints(scope=info.context.scope, limit=first, cursor=after)
+        page = await webhook_service.list_endpoints(
+            scope=info.context.scope, limit=first, cursor=after
+        )
         return Connection.of(page, endpoint_of, after=after)
 
-    @query(webhook_service.RETRIEVE, "One webhook endpoint (admin; REST: GET /api/v1/webhooks/{id}).")
+    @query(
+        webhook_service.RETRIEVE, "One webhook endpoint (admin; REST: GET /api/v1/webhooks/{id})."
+    )
     async def webhook(self, info: Info[Context, None], id: strawberry.ID) -> WebhookEndpoint:
         row = await webhook_service.get_endpoint(scope=info.context.scope, endpoint_id=str(id))
         return endpoint_of(row)
@@ -84,7 +90,10 @@ class Mutation:
         )
         return _with_secret(row)
 
-    @mutation(webhook_service.UPDATE, "Update a webhook endpoint (admin; REST: PATCH /api/v1/webhooks/{id}).")
+    @mutation(
+        webhook_service.UPDATE,
+        "Update a webhook endpoint (admin; REST: PATCH /api/v1/webhooks/{id}).",
+    )
     async def update_webhook(
         self, info: Info[Context, None], id: strawberry.ID, input: WebhookUpdateInput
     ) -> WebhookEndpoint:
@@ -101,7 +110,9 @@ class Mutation:
         "Delete a webhook endpoint and its deliveries (admin; REST: DELETE /api/v1/webhooks/{id}).",
     )
     async def delete_webhook(self, info: Info[Context, None], id: strawberry.ID) -> DeletedObject:
-        endpoint_id = await webhook_service.delete_endpoint(scope=info.context.scope, endpoint_id=str(id))
+        endpoint_id = await webhook_service.delete_endpoint(
+            scope=info.context.scope, endpoint_id=str(id)
+        )
         return DeletedObject(id=strawberry.ID(endpoint_id), deleted=True)
 
     @mutation(

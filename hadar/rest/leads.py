@@ -66,7 +66,12 @@ ROUTES = [
         description="Newest first, keyset-paginated.",
     ),
     RouteSpec(
-        "GET", "/leads/{lead_id}", retrieve, leads.RETRIEVE, "Retrieve a lead", TAG,
+        "GET",
+        "/leads/{lead_id}",
+        retrieve,
+        leads.RETRIEVE,
+        "Retrieve a lead",
+        TAG,
         response=leads.LeadOut,
     ),
     RouteSpec(
@@ -82,7 +87,12 @@ ROUTES = [
         example={"status": "qualified", "assigned_to": "sara@agency.ae", "budget_aed": 2000000},
     ),
     RouteSpec(
-        "DELETE", "/leads/{lead_id}", delete, leads.DELETE, "Delete a lead", TAG,
+        "DELETE",
+        "/leads/{lead_id}",
+        delete,
+        leads.DELETE,
+        "Delete a lead",
+        TAG,
         response=leads.LeadDeletedOut,
     ),
 ]

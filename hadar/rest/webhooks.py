@@ -23,7 +23,9 @@ async def create(call: Call) -> tuple[int, Any]:
 
 
 async def list_(call: Call) -> tuple[int, Any]:
-    page = await webhooks.list_endpoints(scope=call.scope, **call.query.model_dump(exclude_none=True))
+    page = await webhooks.list_endpoints(
+        scope=call.scope, **call.query.model_dump(exclude_none=True)
+    )
     return 200, page_body(page, webhooks.present_endpoint)
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from hadar import clock
-from hadar.domain.records import AuditEvent
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 
+from hadar import clock
+from hadar.domain.records import AuditEvent
 from hadar.domain.scope import Operation, Scope
 from hadar.ids import new_id
 from hadar.pagination import Page

@@ -38,7 +38,9 @@ async def get_in_scope(
     return found
 
 
-def binding(scope: Scope, list_name: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def binding(
+    scope: Scope, list_name: str, filters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """What a list's cursors are bound to: tenant, environment, list and filters."""
     return {"list": list_name, "t": scope.tenant_id, "e": scope.environment, **(filters or {})}
 

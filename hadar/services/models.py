@@ -92,7 +92,7 @@ def deleted(prefix: str, object_name: str) -> type[Out]:
         name,
         __base__=Out,
         id=(id_of(prefix), ...),
-        object=(Literal[object_name], ...),  # type: ignore[valid-type]
+        object=(Literal[object_name], ...),  # type: ignore[valid-type, arg-type]
         deleted=(Literal[True], ...),
     )
 

@@ -140,5 +140,7 @@ def parse_query(model: type[M], items: Sequence[tuple[str, str]]) -> M:
         first = exc.errors(include_url=False)[0]
         path = field_path("", tuple(first["loc"]))
         if first["type"] == "extra_forbidden":
-            raise ValidationError(f"{path} is not a recognised query parameter", field=path)
+            raise ValidationError(
+                f"{path} is not a recognised query parameter", field=path
+            ) from None
         raise ValidationError(f"{path} {_phrase(first)}", field=path) from None

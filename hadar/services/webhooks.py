@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 
 from hadar import clock
-from hadar.domain.scope import Scope
+from hadar.domain.scope import Operation, Scope
 from hadar.domain.webhooks import (
     ALL_EVENTS,
     EVENT_TYPES,
@@ -18,13 +18,12 @@ from hadar.domain.webhooks import (
     DeliveryStatus,
     WebhookEndpoint,
 )
-from hadar.domain.scope import Operation
 from hadar.errors import Conflict, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
-from hadar.services.models import Out, Timestamp, deleted, id_of, list_of
 from hadar.pagination import Page, check_limit
 from hadar.services import audit
 from hadar.services.listing import newest_first
+from hadar.services.models import Out, Timestamp, deleted, id_of, list_of
 from hadar.services.validation import Strict, parse
 from hadar.webhooks import signing, urls
 

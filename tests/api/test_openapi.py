@@ -9,9 +9,7 @@ from typing import Any
 
 import httpx
 import jsonschema_rs
-import pytest
 import schemathesis
-
 from openapi_spec_validator import validate
 
 from hadar.openapi import TITLE, build_document, render
@@ -62,8 +60,15 @@ def test_a_few_operations_read_as_a_client_would_read_them() -> None:
     listing = DOC["paths"]["/api/v1/leads"]["get"]
     assert set(listing["responses"]) == {"200", "400", "401", "403", "429"}
     names = {p.get("name") for p in listing["parameters"]}
-    assert names == {"limit", "cursor", "source", "score_min", "created_after", "assigned_to",
-                     "status"}
+    assert names == {
+        "limit",
+        "cursor",
+        "source",
+        "score_min",
+        "created_after",
+        "assigned_to",
+        "status",
+    }
     created_after = next(p for p in listing["parameters"] if p["name"] == "created_after")
     assert created_after["schema"]["format"] == "date-time"
     keys = DOC["paths"]["/api/v1/api_keys"]["post"]
