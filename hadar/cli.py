@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hadar.migrate import migrate
+    from hadar.serving import LimitedHttpToolsProtocol
 
     asyncio.run(migrate(settings.database_url))
     # Read by the app's lifespan (hadar.webhooks.runner): one webhook worker per server process.
@@ -53,6 +54,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level="info",
         proxy_headers=True,
+        http=LimitedHttpToolsProtocol,  # httptools with the 32 KiB request-head limit
     )
     return 0
 
