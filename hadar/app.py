@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise import Tortoise
 from tortoise.contrib.starlette import RegisterTortoise
 
-from hadar import pagination
+from hadar import pagination, secretbox
 from hadar.db import tortoise_config
 from hadar.errors import HadarError, NotFound, ServiceUnavailable
 from hadar.graphql.view import HadarGraphQL
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app: REST under /api/v1 (+ aliases), health, static assets."""
     settings = settings or Settings.from_env()
     pagination.configure(settings.secret_key)
+    secretbox.configure(settings.secret_key)
     store = build_store(settings)
     runtime = Runtime(settings=settings, guard=Guard(store, shared=settings.redis_url is not None))
 

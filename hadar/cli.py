@@ -190,8 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hadar import secretbox
+
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
+    # Here, not in `_run`: migrate (its seal step), serve and worker need the box too.
+    secretbox.configure(settings.secret_key)
     try:
         return int(args.func(args, settings))
     except HadarError as err:
