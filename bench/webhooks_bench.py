@@ -39,7 +39,7 @@ from starlette.routing import Route
 from tortoise.transactions import in_transaction
 
 from bench.common import ROOT
-from hadar import pagination
+from hadar import pagination, secretbox
 from hadar.db import close_db, open_db
 from hadar.domain.scope import Scope
 from hadar.services import events, keys, webhooks
@@ -138,6 +138,7 @@ async def run_one(server_url: str, workers: int, args: argparse.Namespace) -> di
         stdout=subprocess.DEVNULL,
     )
     pagination.configure("bench-secret")
+    secretbox.configure("bench-secret")  # the workers seal and unseal with HADAR_SECRET_KEY
     await open_db(url)
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise import Tortoise
 from tortoise.contrib.starlette import RegisterTortoise
 
-from hadar import pagination
+from hadar import pagination, secretbox
 from hadar.db import tortoise_config
 from hadar.domain.scope import Scope as Caller
 from hadar.errors import HadarError, NotFound, ServiceUnavailable
@@ -76,6 +77,46 @@ class TraceMiddleware:
             await response(scope, receive, send_with_trace)
 
 
+class SecurityHeadersMiddleware:
+    """Stamps the headers SPEC 5 promises on every answer, whatever route or error made it:
+    `nosniff` everywhere, `no-store` on JSON (bodies carry tenant data and one-time secrets),
+    and a `frame-ancestors 'none'` CSP on HTML pages (no clickjacking of GraphiQL or the docs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": secured_headers(message.get("headers", []))}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def secured_headers(raw: Any) -> list[tuple[bytes, bytes]]:
+    """`raw` response headers plus the security headers its content type calls for."""
+    headers = [(bytes(name).lower(), bytes(value)) for name, value in raw]
+    kind = next((v for n, v in headers if n == b"content-type"), b"").split(b";")[0].strip()
+    drop = {b"x-content-type-options"}
+    extra = [(b"x-content-type-options", b"nosniff")]
+    if kind == b"application/json" or kind.endswith(b"+json"):
+        drop.add(b"cache-control")
+        extra.append((b"cache-control", b"no-store"))
+    elif kind == b"text/html":
+        # A second CSP header narrows whatever a route set itself: browsers enforce every one.
+        drop.add(b"x-frame-options")
+        extra += [
+            (b"content-security-policy", b"frame-ancestors 'none'"),
+            (b"x-frame-options", b"DENY"),  # the same for browsers without CSP level 2
+        ]
+    return [(n, v) for n, v in headers if n not in drop] + extra
+
+
 async def healthz(request: Request) -> Response:
     return json_response(200, data_body({"status": "ok"}))
 
@@ -109,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app: REST under /api/v1 (+ aliases), health, static assets."""
     settings = settings or Settings.from_env()
     pagination.configure(settings.secret_key)
+    secretbox.configure(settings.secret_key)
     store = build_store(settings)
 
     async def authenticate(token: str) -> Caller:
@@ -143,7 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(TraceMiddleware)],
+        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(TraceMiddleware)],
         exception_handlers={HTTPException: not_found},
     )
     app.state.runtime = runtime

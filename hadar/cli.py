@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hadar.migrate import migrate
+    from hadar.serving import LimitedHttpToolsProtocol
 
     asyncio.run(migrate(settings.database_url))
     # Read by the app's lifespan (hadar.webhooks.runner): one webhook worker per server process.
@@ -53,6 +54,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level="info",
         proxy_headers=True,
+        http=LimitedHttpToolsProtocol,  # httptools with the 32 KiB request-head limit
     )
     return 0
 
@@ -188,8 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hadar import secretbox
+
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
+    # Here, not in `_run`: migrate (its seal step), serve and worker need the box too.
+    secretbox.configure(settings.secret_key)
     try:
         return int(args.func(args, settings))
     except HadarError as err:

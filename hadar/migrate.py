@@ -10,7 +10,9 @@ from pathlib import Path
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
+from hadar import secretbox
 from hadar.db import tortoise_config
+from hadar.domain.webhooks import SEALED_COLUMNS, secret_context
 
 _LOCK_ID = 0x4861646172  # "Hadar": serialises migrations of concurrent `hadar serve` starts
 
@@ -40,8 +42,40 @@ async def _exclusive(database_url: str) -> AsyncIterator[None]:
         await conn.close()
 
 
+async def seal_plaintext_secrets() -> int:
+    """Seal every webhook secret still stored in plain text (rows from before 0003, or written
+    by an older release during a rolling deploy); returns how many values changed. Idempotent."""
+    # Raw SQL, like a data migration: the models are not usable in the migration context.
+    conn = Tortoise.get_connection("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    new, key, old = ("$1", "$2", "$3") if postgres else ("?", "?", "?")
+    # Only constant identifiers are formatted into the SQL below; every value is a parameter.
+    rows = await conn.execute_query_dict(
+        f"SELECT id, {', '.join(SEALED_COLUMNS)} FROM webhook_endpoints"  # noqa: S608
+    )
+    sealed = 0
+    for row in rows:
+        for column in SEALED_COLUMNS:
+            value = row[column]
+            if value is None or secretbox.is_sealed(value):
+                continue
+            # Compare-and-set: a value rotated meanwhile (so already sealed) is left alone.
+            changed, _ = await conn.execute_query(
+                f"UPDATE webhook_endpoints SET {column} = {new}"  # noqa: S608
+                f" WHERE id = {key} AND {column} = {old}",
+                [
+                    secretbox.seal(value, context=secret_context(row["id"], column)),
+                    row["id"],
+                    value,
+                ],
+            )
+            sealed += changed
+    return sealed
+
+
 async def migrate(database_url: str) -> list[str]:
-    """Apply pending migrations; returns the names applied (empty when up to date)."""
+    """Apply pending migrations, then seal plaintext secrets; returns the migrations applied
+    (empty when up to date)."""
     _ensure_importable()
     applied: list[str] = []
 
@@ -52,6 +86,7 @@ async def migrate(database_url: str) -> list[str]:
     async with _exclusive(database_url):
         try:
             await tortoise_migrate(config=tortoise_config(database_url), progress=progress)
+            await seal_plaintext_secrets()
         finally:
             await Tortoise.close_connections()
     return applied

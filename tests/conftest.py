@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hadar import pagination
+from hadar import pagination, secretbox
 from hadar.app import create_app
 from hadar.db import close_db, open_db
 from hadar.migrate import migrate
@@ -48,6 +48,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session", autouse=True)
 async def database(settings: Settings) -> AsyncIterator[None]:
     await create_database(settings.database_url)
+    secretbox.configure(settings.secret_key)  # before migrate: its seal step uses the box
     await migrate(settings.database_url)
     pagination.configure(settings.secret_key)
     await open_db(settings.database_url)

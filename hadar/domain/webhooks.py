@@ -35,6 +35,15 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+SEALED_COLUMNS = ("secret", "previous_secret")
+
+
+def secret_context(endpoint_id: str, column: str) -> str:
+    """What a sealed secret of this endpoint and column is bound to: a sealed value copied to
+    another row or column does not unseal."""
+    return f"webhook_endpoints.{column}:{endpoint_id}"
+
+
 class WebhookEndpoint(Model):
     id = fields.CharField(primary_key=True, max_length=40)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
@@ -46,9 +55,10 @@ class WebhookEndpoint(Model):
     description = fields.CharField(max_length=500, null=True)
     events: fields.Field[list[str]] = fields.JSONField(default=list)
     enabled = fields.BooleanField(default=True)
-    secret = fields.CharField(max_length=80)
+    # Both secrets are stored sealed (hadar.secretbox), bound to secret_context(id, column).
+    secret = fields.CharField(max_length=255)
     # After a rotation the previous secret keeps signing (a second v1=) until this moment.
-    previous_secret = fields.CharField(max_length=80, null=True)
+    previous_secret = fields.CharField(max_length=255, null=True)
     previous_secret_expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

@@ -15,13 +15,34 @@ from hadar.pagination import DEFAULT_LIMIT, MAX_LIMIT
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
-class Strict(pydantic.BaseModel):
-    """Base for inputs: unknown fields rejected, no silent type coercion."""
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class _NoNul(pydantic.BaseModel):
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # No database column may store NUL (PostgreSQL refuses it outright): refused on input,
+        # naming the field, whichever surface it came through.
+        if _holds_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class Strict(_NoNul):
+    """Base for inputs: unknown fields rejected, no silent type coercion, no NUL."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
 
-class Query(pydantic.BaseModel):
+class Query(_NoNul):
     """Base for query-parameter models: unknown parameters refused, text converted (lax)."""
 
     model_config = pydantic.ConfigDict(extra="forbid")

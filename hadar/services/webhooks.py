@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
-from hadar import clock
+from hadar import clock, secretbox
 from hadar.domain.scope import Operation, Scope
 from hadar.domain.webhooks import (
     ALL_EVENTS,
@@ -17,6 +17,7 @@ from hadar.domain.webhooks import (
     DeliveryAttempt,
     DeliveryStatus,
     WebhookEndpoint,
+    secret_context,
 )
 from hadar.errors import Conflict, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
@@ -141,21 +142,40 @@ def _scoped(scope: Scope) -> Any:
     return WebhookEndpoint.filter(tenant_id=scope.tenant_id, environment=scope.environment)
 
 
+def _seal(endpoint_id: str, column: str, plaintext: str) -> str:
+    return secretbox.seal(plaintext, context=secret_context(endpoint_id, column))
+
+
+def _unseal(endpoint: WebhookEndpoint, column: str) -> str | None:
+    sealed = getattr(endpoint, column)
+    if sealed is None:
+        return None
+    return secretbox.unseal(sealed, context=secret_context(endpoint.id, column))
+
+
+def current_secret(endpoint: WebhookEndpoint) -> str:
+    """The endpoint's current signing secret in plain text (stored sealed)."""
+    secret = _unseal(endpoint, "secret")
+    assert secret is not None, "secret is NOT NULL"
+    return secret
+
+
 async def create_endpoint(*, scope: Scope, data: Any, allow_private: bool) -> WebhookEndpoint:
     """Register an endpoint; live ones must be https, and no URL may reach a private address."""
     scope.require_write("webhooks")
     spec = parse(WebhookCreate, data, root="webhook")
     await _check_url(scope, spec.url, allow_private)
     at = clock.now()
+    endpoint_id = new_id("whk", at)
     endpoint = await WebhookEndpoint.create(
-        id=new_id("whk", at),
+        id=endpoint_id,
         tenant_id=scope.tenant_id,
         environment=scope.environment,
         url=spec.url,
         description=spec.description,
         events=spec.events,
         enabled=spec.enabled,
-        secret=signing.new_secret(),
+        secret=_seal(endpoint_id, "secret", signing.new_secret()),
         created_at=at,
         updated_at=at,
     )
@@ -223,9 +243,9 @@ async def rotate_secret(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
     scope.require_write("webhooks")
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     at = clock.now()
-    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret = _seal(endpoint.id, "previous_secret", current_secret(endpoint))
     endpoint.previous_secret_expires_at = at + ROTATION_OVERLAP
-    endpoint.secret = signing.new_secret()
+    endpoint.secret = _seal(endpoint.id, "secret", signing.new_secret())
     endpoint.updated_at = at
     await endpoint.save()
     await audit.record(scope=scope, action="webhook_endpoint.secret_rotated", object_id=endpoint.id)
@@ -233,12 +253,14 @@ async def rotate_secret(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
 
 
 def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
-    """The secrets that sign now: the previous one while its overlap lasts, then the current."""
-    previous = endpoint.previous_secret
+    """The secrets that sign now, unsealed: the previous one while its overlap lasts, then the
+    current one. secretbox.UnsealError when a stored secret does not open."""
     expires = endpoint.previous_secret_expires_at
-    if previous and expires is not None and expires > clock.now():
-        return [previous, endpoint.secret]
-    return [endpoint.secret]
+    if endpoint.previous_secret and expires is not None and expires > clock.now():
+        previous = _unseal(endpoint, "previous_secret")
+        assert previous is not None
+        return [previous, current_secret(endpoint)]
+    return [current_secret(endpoint)]
 
 
 async def list_deliveries(
@@ -304,7 +326,7 @@ def present_endpoint(endpoint: WebhookEndpoint, *, show_secret: bool = False) ->
         "updated_at": clock.isoformat(endpoint.updated_at),
     }
     if show_secret:
-        out["secret"] = endpoint.secret
+        out["secret"] = current_secret(endpoint)
     return out
 
 

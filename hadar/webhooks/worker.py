@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from hadar import secretbox
 from hadar.domain.webhooks import Delivery
 from hadar.services.webhooks import signing_secrets
 from hadar.webhooks import delivery, queue, signing, urls
@@ -119,29 +120,12 @@ class Worker:
         self._wake.set()
 
     async def _attempt(self, row: Delivery, token: str) -> None:
-        endpoint, event = row.endpoint, row.event
         try:
-            if not endpoint.enabled:
+            terminal = not row.endpoint.enabled
+            if terminal:
                 result = queue.AttemptResult(None, 0, error="endpoint is disabled")
-                terminal = True
             else:
-                body = event.payload.encode("utf-8")
-                headers = {
-                    "X-Hadar-Signature": signing.sign(body, signing_secrets(endpoint)),
-                    "X-Hadar-Event": event.type,
-                    "X-Hadar-Delivery": row.id,
-                }
-                result = await delivery.attempt(
-                    self.client,
-                    url=endpoint.url,
-                    environment=endpoint.environment,
-                    allow_private=self.config.allow_private,
-                    body=body,
-                    headers=headers,
-                    timeout=self.config.timeout,
-                    resolver=self._resolver,
-                )
-                terminal = False
+                result = await self._post(row)
             await queue.finish(
                 delivery=row,
                 token=token,
@@ -155,6 +139,32 @@ class Worker:
         except Exception:
             # The lease will lapse and another attempt follow; nothing is lost.
             log.exception("webhook worker %s: delivery %s failed to record", self.name, row.id)
+
+    async def _post(self, row: Delivery) -> queue.AttemptResult:
+        endpoint, event = row.endpoint, row.event
+        try:
+            secrets = signing_secrets(endpoint)
+        except secretbox.UnsealError:
+            # A failed attempt, not a final one: with the right HADAR_SECRET_KEY back, retries work.
+            log.error("webhook endpoint %s: its signing secret does not unseal", endpoint.id)
+            error = "the signing secret could not be decrypted (was HADAR_SECRET_KEY changed?)"
+            return queue.AttemptResult(None, 0, error=error)
+        body = event.payload.encode("utf-8")
+        headers = {
+            "X-Hadar-Signature": signing.sign(body, secrets),
+            "X-Hadar-Event": event.type,
+            "X-Hadar-Delivery": row.id,
+        }
+        return await delivery.attempt(
+            self.client,
+            url=endpoint.url,
+            environment=endpoint.environment,
+            allow_private=self.config.allow_private,
+            body=body,
+            headers=headers,
+            timeout=self.config.timeout,
+            resolver=self._resolver,
+        )
 
     async def shutdown(self) -> None:
         """Wait (up to the grace period) for in-flight attempts, release the rest, close."""

@@ -34,13 +34,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = """
 import asyncio, json, sys
 from tortoise.transactions import in_transaction
-from hadar import pagination
+from hadar import pagination, secretbox
 from hadar.db import open_db, close_db
 from hadar.domain.scope import Scope
 from hadar.services import keys, leads, webhooks
 
 async def main(url, count, batch):
     pagination.configure("x" * 32)
+    secretbox.configure("workers-test-secret")  # the workers' HADAR_SECRET_KEY
     await open_db(url)
     try:
         tenant = await keys.ensure_tenant(slug="workers")
@@ -48,7 +49,7 @@ async def main(url, count, batch):
         hook = await webhooks.create_endpoint(
             scope=scope, data={"url": sys.argv[1], "events": ["*"]}, allow_private=True
         )
-        print(json.dumps({"secret": hook.secret}), flush=True)
+        print(json.dumps({"secret": webhooks.current_secret(hook)}), flush=True)
         try:
             async with in_transaction():
                 lead = {"name": "ROLLED BACK", "phone": "+971500000001"}
