@@ -74,7 +74,8 @@ class FakeVapi(FakeProvider):
         problems = [
             f"property {k} should not exist" for k in body if k not in CREATE_CALL_PROPERTIES
         ]
-        customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
+        raw_customer = body.get("customer")
+        customer: dict[str, Any] = raw_customer if isinstance(raw_customer, dict) else {}
         if not E164.match(str(customer.get("number", ""))):
             problems.append(E164_MESSAGE)
         if ("assistantId" in body) == ("assistant" in body):
