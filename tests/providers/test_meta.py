@@ -154,7 +154,11 @@ async def test_an_expired_token_is_unavailable_and_not_an_outage(
 ) -> None:
     with pytest.raises(ProviderError) as caught:
         await adapter(http_client, meta, token="EAAG-expired").send_text(to=TO, text="hi")
-    assert (caught.value.kind, caught.value.code, caught.value.outage) == ("unavailable", 190, False)
+    assert (caught.value.kind, caught.value.code, caught.value.outage) == (
+        "unavailable",
+        190,
+        False,
+    )
 
 
 async def test_5xx_timeouts_refusals_and_garbage_are_outages(
