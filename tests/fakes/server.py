@@ -85,13 +85,14 @@ class FakeProvider:
         self._sock = socket.socket(socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
+        self._port: int = self._sock.getsockname()[1]  # kept: a stopped fake refuses here
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
         """The fake's base URL, e.g. http://127.0.0.1:40123."""
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     def routes(self) -> list[tuple[str, list[str], Handler]]:
         raise NotImplementedError
