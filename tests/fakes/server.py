@@ -82,17 +82,24 @@ class FakeProvider:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.faults: deque[Fault] = deque()
-        self._sock = socket.socket(socket.AF_INET)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._port: int = self._sock.getsockname()[1]  # kept: a stopped fake refuses here
+        self._sock: socket.socket | None = None
+        self._port = 0  # kept after stop(): a stopped fake refuses connections there
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
         """The fake's base URL, e.g. http://127.0.0.1:40123."""
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://127.0.0.1:{self._bind()}"
+
+    def _bind(self) -> int:
+        # Bound lazily, so a fake built only to sign webhooks holds no socket.
+        if self._sock is None and not self._port:
+            self._sock = socket.socket(socket.AF_INET)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind(("127.0.0.1", 0))
+            self._port = self._sock.getsockname()[1]
+        return self._port
 
     def routes(self) -> list[tuple[str, list[str], Handler]]:
         raise NotImplementedError
@@ -129,6 +136,8 @@ class FakeProvider:
         config = uvicorn.Config(
             self.app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
         )
+        self._bind()
+        assert self._sock is not None, "a fake starts once"
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
         while not self._server.started:
@@ -140,7 +149,9 @@ class FakeProvider:
             self._server.should_exit = True
             await self._task
             self._server = self._task = None
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     async def __aenter__(self) -> Self:
         await self.start()
