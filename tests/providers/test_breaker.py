@@ -12,7 +12,7 @@ import pytest
 from hadar.providers import breaker
 from hadar.providers.meta import MetaWhatsApp
 from hadar.providers.ports import ProviderError, Sent
-from tests.fakes import Fault, FakeMeta
+from tests.fakes import FakeMeta, Fault
 from tests.fakes.meta import PHONE_NUMBER_ID, TOKEN
 from tests.providers.conftest import READ_TIMEOUT, Frozen
 

@@ -7,7 +7,7 @@ import pytest
 
 from hadar.providers.ports import PaymentIntent, ProviderError
 from hadar.providers.stripe import StripePayments
-from tests.fakes import Fault, FakeStripe
+from tests.fakes import FakeStripe, Fault
 from tests.fakes.stripe import API_KEY, DECLINES
 from tests.providers.conftest import READ_TIMEOUT, fixture
 

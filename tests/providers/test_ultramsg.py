@@ -10,7 +10,7 @@ import pytest
 
 from hadar.providers.ports import ProviderError
 from hadar.providers.ultramsg import UltraMsgWhatsApp
-from tests.fakes import Fault, FakeUltraMsg
+from tests.fakes import FakeUltraMsg, Fault
 from tests.fakes.ultramsg import INSTANCE, MISSING_FIELDS, STOPPED, TOKEN, WRONG_TOKEN
 from tests.providers.conftest import READ_TIMEOUT, fixture
 

@@ -9,7 +9,7 @@ import pytest
 
 from hadar.providers.ports import ProviderError, TransientAssistant
 from hadar.providers.vapi import DEFAULT_VOICE_ID, VapiVoice
-from tests.fakes import Fault, FakeVapi
+from tests.fakes import FakeVapi, Fault
 from tests.fakes.vapi import API_KEY, PHONE_NUMBER_ID
 from tests.providers.conftest import READ_TIMEOUT, fixture
 
