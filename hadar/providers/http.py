@@ -65,7 +65,6 @@ async def call(
     url: str,
     *,
     provider: str,
-    secrets: Iterable[str] = (),
     headers: Mapping[str, str] | None = None,
     json: Any = None,
     data: Mapping[str, str] | None = None,
@@ -78,23 +77,39 @@ async def call(
         content = orjson.dumps(json)
         sent_headers["Content-Type"] = "application/json"
     try:
-        response = await client.request(
+        request = client.build_request(
             method, url, content=content, data=data, headers=sent_headers
         )
+        status, answer_headers, raw = await _exchange(client, request)
     except httpx.TimeoutException:
         raise _failure(provider, "timeout", "The provider did not answer in time.") from None
     except httpx.ConnectError:
         raise _failure(provider, "connect_error", "The provider refused the connection.") from None
-    except httpx.HTTPError as exc:
-        # The exception text may quote the URL, and URLs may hold a credential.
-        detail = scrub(type(exc).__name__, secrets)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # Only the exception's type: its text may quote the URL, which may hold a credential.
+        detail = type(exc).__name__
         raise _failure(provider, "network_error", f"Network error ({detail}).") from None
-    raw = response.content[:MAX_ANSWER_BYTES]
     try:
         body: Any = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
         body = None
-    return Answer(status=response.status_code, headers=response.headers, body=body)
+    return Answer(status=status, headers=answer_headers, body=body)
+
+
+async def _exchange(
+    client: httpx.AsyncClient, request: httpx.Request
+) -> tuple[int, httpx.Headers, bytes | None]:
+    """Send and read at most MAX_ANSWER_BYTES; a longer answer reads as None (malformed)."""
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        raw = bytearray()
+        async for chunk in response.aiter_bytes():
+            raw += chunk
+            if len(raw) > MAX_ANSWER_BYTES:
+                return response.status_code, response.headers, None
+        return response.status_code, response.headers, bytes(raw)
+    finally:
+        await response.aclose()
 
 
 def _failure(provider: str, code: str, message: str) -> ProviderError:

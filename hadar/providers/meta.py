@@ -78,7 +78,6 @@ class MetaWhatsApp:
             "POST",
             self._url,
             provider=PROVIDER,
-            secrets=[self._token],
             headers={"Authorization": f"Bearer {self._token}"},
             json=payload,
         )

@@ -35,8 +35,6 @@ from typing import Literal, Protocol
 ErrorKind = Literal["unavailable", "invalid", "outside_window", "conflict"]
 ERROR_KINDS: frozenset[str] = frozenset({"unavailable", "invalid", "outside_window", "conflict"})
 
-ProviderName = Literal["meta", "ultramsg", "vapi", "stripe", "sandbox"]
-
 
 class ProviderError(Exception):
     """A provider call that did not produce a result. `code` is the provider's own (Meta's

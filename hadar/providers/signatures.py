@@ -6,6 +6,9 @@
             any v1 may match (secret rotation); v0 and unknown schemes are ignored;
             |now - t| <= 300 s, now from `hadar.clock`
     Vapi    X-Vapi-Secret: <the integration's webhook token>, compared in constant time
+    UltraMsg  signs nothing: `?token=<the integration's webhook token>` on the URL, same compare
+    Meta's subscription check (GET hub.mode=subscribe&hub.verify_token=…&hub.challenge=…)
+            answers the challenge only for the configured verify token
 
 Every function is pure, returns a bool, and compares in constant time. The raw body must be
 the exact bytes received: re-serialised JSON breaks on emoji and Arabic.
@@ -79,8 +82,24 @@ def verify_stripe(
     return any(matches)
 
 
+def verify_token(*, given: str | None, expected: str | None) -> bool:
+    """True when a shared-secret token (Vapi's `X-Vapi-Secret`, UltraMsg's `?token=`) equals
+    the integration's; an unset expected token accepts nothing."""
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 def verify_vapi_secret(*, header: str | None, expected: str | None) -> bool:
     """True when the `X-Vapi-Secret` header equals the integration's webhook token."""
-    if not expected or header is None:
-        return False
-    return hmac.compare_digest(header.encode("utf-8"), expected.encode("utf-8"))
+    return verify_token(given=header, expected=expected)
+
+
+def meta_challenge(
+    *, mode: str | None, token: str | None, challenge: str | None, expected_token: str | None
+) -> str | None:
+    """The body to answer Meta's subscription GET with (the raw challenge), or None to refuse
+    (403). `expected_token` is HADAR_META_VERIFY_TOKEN; unset refuses every subscription."""
+    if mode != "subscribe" or challenge is None:
+        return None
+    return challenge if verify_token(given=token, expected=expected_token) else None

@@ -57,7 +57,6 @@ class StripePayments:
             "POST",
             self._url,
             provider=PROVIDER,
-            secrets=[self._key],
             headers={"Authorization": f"Bearer {self._key}", "Idempotency-Key": idempotency_key},
             data=form,
         )

@@ -41,7 +41,6 @@ class UltraMsgWhatsApp:
             "POST",
             self._url,
             provider=PROVIDER,
-            secrets=[self._token],
             data={"token": self._token, "to": to, "body": text},
         )
         return _sent(answer, secrets=[self._token])

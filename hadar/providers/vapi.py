@@ -126,7 +126,6 @@ class VapiVoice:
             method,
             self._base + path,
             provider=PROVIDER,
-            secrets=[self._key],
             headers={"Authorization": f"Bearer {self._key}"},
             json=json,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from hadar.providers.inbound.meta import parse_webhook
 from hadar.providers.meta import MetaWhatsApp
 from hadar.providers.ports import ProviderError
 from tests.fakes import FakeMeta, Fault
@@ -192,3 +193,20 @@ async def test_the_token_never_appears_in_an_error(
     error = caught.value
     for text in (str(error), error.title, error.message, repr(adapter(http_client, meta))):
         assert TOKEN not in text
+
+
+async def test_131047_usually_comes_later_as_a_failed_status(
+    http_client: httpx.AsyncClient, meta: FakeMeta
+) -> None:
+    meta.outside_window.add("971501234567")
+    sent = await adapter(http_client, meta).send_text(to=TO, text="late reply")
+    (status,) = parse_webhook(
+        meta.status_webhook(sent.provider_message_id, "failed", error_code=131047)
+    ).statuses
+    assert (status.wamid, status.status) == (sent.provider_message_id, "failed")
+    assert (status.errors[0].code, status.errors[0].title) == (131047, "Re-engagement message")
+    meta.window_errors_sync = True
+    with pytest.raises(ProviderError) as caught:
+        await adapter(http_client, meta).send_text(to=TO, text="late reply")
+    assert (caught.value.kind, caught.value.code) == ("outside_window", 131047)
+    assert "24 hours" in caught.value.message

@@ -9,7 +9,14 @@ import hmac
 import pytest
 import stripe
 
-from hadar.providers.signatures import verify_meta, verify_stripe, verify_vapi_secret
+from hadar.providers.inbound.meta import parse_webhook
+from hadar.providers.signatures import (
+    meta_challenge,
+    verify_meta,
+    verify_stripe,
+    verify_token,
+    verify_vapi_secret,
+)
 from tests.fakes import FakeMeta, FakeStripe, FakeVapi
 from tests.providers.conftest import Frozen, fixture_bytes
 
@@ -136,3 +143,30 @@ def test_vapi_secret_must_equal_the_integrations_token() -> None:
         assert not verify_vapi_secret(header=wrong, expected=fake.secret), wrong
     assert not verify_vapi_secret(header="", expected="")
     assert not verify_vapi_secret(header="anything", expected=None)
+
+
+def test_ultramsg_query_token_uses_the_same_constant_time_compare() -> None:
+    assert verify_token(given="tok_123", expected="tok_123")
+    assert not verify_token(given="tok_124", expected="tok_123")
+    assert not verify_token(given=None, expected="tok_123")
+    assert not verify_token(given="", expected="")
+
+
+def test_meta_subscription_challenge() -> None:
+    ok = {"mode": "subscribe", "token": "meatyhamhock", "challenge": "1158201444"}
+    assert meta_challenge(**ok, expected_token="meatyhamhock") == "1158201444"
+    assert meta_challenge(**ok, expected_token="other") is None
+    assert meta_challenge(**ok, expected_token=None) is None
+    assert meta_challenge(**{**ok, "mode": "unsubscribe"}, expected_token="meatyhamhock") is None
+    assert meta_challenge(**{**ok, "challenge": None}, expected_token="meatyhamhock") is None
+
+
+def test_a_signed_meta_webhook_verifies_then_parses(frozen: Frozen) -> None:
+    fake = FakeMeta()
+    body = fake.status_webhook("wamid.abc", "failed", error_code=131047)
+    headers = fake.sign(body)
+    assert verify_meta(
+        raw_body=body, header=headers["X-Hub-Signature-256"], app_secret=fake.app_secret
+    )
+    (status,) = parse_webhook(body).statuses
+    assert (status.wamid, status.status, status.errors[0].code) == ("wamid.abc", "failed", 131047)

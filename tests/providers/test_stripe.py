@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -193,3 +195,18 @@ async def test_a_bad_key_is_unavailable_and_never_quoted(
         await pay(adapter(http_client, stripe_fake, key="sk_test_wrong_key_123"))
     assert caught.value.kind == "unavailable" and not caught.value.outage
     assert "sk_test_wrong_key_123" not in str(caught.value)
+
+
+async def test_concurrent_pays_with_one_key_charge_once(
+    http_client: httpx.AsyncClient, stripe_fake: FakeStripe
+) -> None:
+    stripe_fake.processing_delay = READ_TIMEOUT / 3
+    port = adapter(http_client, stripe_fake)
+    results = await asyncio.gather(pay(port), pay(port), return_exceptions=True)
+    intents = [r for r in results if isinstance(r, PaymentIntent)]
+    errors = [r for r in results if isinstance(r, ProviderError)]
+    assert len(intents) == 1 and intents[0].status == "succeeded"
+    assert [(e.kind, e.code) for e in errors] == [("conflict", "idempotency_key_in_use")]
+    assert stripe_fake.created == 1
+    replay = await pay(port)
+    assert (replay.id, replay.replayed) == (intents[0].id, True)
