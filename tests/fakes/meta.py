@@ -1,0 +1,183 @@
+"""A fake Meta WhatsApp Cloud API (PROVIDERS.md 1.7): `POST /{version}/{phone_number_id}/messages`.
+
+Checks the Bearer token, `messaging_product`, and templates against a seeded store (unknown
+name or language: 132001; wrong parameter count: 132000). Text to a number in `outside_window`
+is accepted with a wamid, as Meta does, unless `window_errors_sync` is set (then 131047 at
+once); the later `failed` status is built with `status_webhook`. Inbound webhooks are signed
+like Meta signs them: HMAC-SHA256 with the app secret over the exact bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tests.fakes.server import FakeProvider, Fault, Handler, Recorded, json_response
+
+TOKEN = "EAAG-fake-meta-access-token-0123456789"
+PHONE_NUMBER_ID = "106540352242922"
+APP_SECRET = "fake-meta-app-secret"
+
+# Meta says not to rely on the HTTP status; these are the defaults PROVIDERS.md suggests.
+DEFAULT_STATUS = {190: 401, 10: 403, 200: 403, 1: 500, 2: 503, 131000: 500, 131016: 503}
+TITLES = {
+    100: "Invalid parameter",
+    130429: "Rate limit hit",
+    131000: "Something went wrong",
+    131016: "Service unavailable",
+    131047: "Re-engagement message",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template name does not exist in the translation",
+    132012: "Parameter format does not match format in the created template",
+    190: "Invalid OAuth access token",
+}
+
+
+def error_body(code: int, title: str | None = None, details: str | None = None) -> dict[str, Any]:
+    """Meta's Graph error object for `code`."""
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {title or TITLES.get(code, 'Error')}",
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AQwErTyUiOp12345",
+    }
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return {"error": error}
+
+
+class FakeMeta(FakeProvider):
+    def __init__(self, *, token: str = TOKEN, phone_number_id: str = PHONE_NUMBER_ID) -> None:
+        super().__init__()
+        self.token = token
+        self.phone_number_id = phone_number_id
+        self.app_secret = APP_SECRET
+        self.templates: dict[tuple[str, str], int] = {
+            ("viewing_confirmation_en", "en"): 3,
+            ("viewing_confirmation_ar", "ar"): 3,
+        }
+        self.outside_window: set[str] = set()
+        self.window_errors_sync = False
+        self.sent: dict[str, dict[str, Any]] = {}
+
+    def routes(self) -> list[tuple[str, list[str], Handler]]:
+        return [("/{version}/{phone_number_id}/messages", ["POST"], self.messages)]
+
+    def fail_with(
+        self, code: int, *, status: int | None = None, times: int = 1, details: str | None = None
+    ) -> None:
+        """Answer the next `times` sends with Meta error `code` (status per DEFAULT_STATUS)."""
+        body = error_body(code, details=details)
+        self.fail_next(Fault(status=status or DEFAULT_STATUS.get(code, 400), body=body), times)
+
+    async def messages(self, recorded: Recorded, request: Request) -> Response:
+        if recorded.headers.get("authorization") != f"Bearer {self.token}":
+            return json_response(error_body(190), 401)
+        if request.path_params["phone_number_id"] != self.phone_number_id:
+            return json_response(error_body(100, "Unsupported post request"), 400)
+        payload = recorded.json
+        if not isinstance(payload, dict) or payload.get("messaging_product") != "whatsapp":
+            return json_response(error_body(100, details="messaging_product is required"), 400)
+        to = payload.get("to")
+        if not isinstance(to, str) or not to.isdigit():
+            return json_response(error_body(100, details="to must be digits"), 400)
+        kind = payload.get("type")
+        if kind == "template":
+            problem = self._check_template(payload.get("template"))
+            if problem is not None:
+                return json_response(problem, 400)
+        elif kind == "text":
+            body = (payload.get("text") or {}).get("body")
+            if not isinstance(body, str) or not body:
+                return json_response(error_body(100, details="text.body is required"), 400)
+            if to in self.outside_window and self.window_errors_sync:
+                details = "More than 24 hours have passed since the recipient last replied."
+                return json_response(error_body(131047, details=details), 400)
+        else:
+            return json_response(error_body(100, details=f"unsupported type {kind}"), 400)
+        wamid = "wamid.HBgL" + secrets.token_urlsafe(24)
+        self.sent[wamid] = payload
+        return json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": wamid}],
+            }
+        )
+
+    def _check_template(self, template: Any) -> dict[str, Any] | None:
+        if not isinstance(template, dict):
+            return error_body(100, details="template is required")
+        name = str(template.get("name"))
+        language = str((template.get("language") or {}).get("code"))
+        expected = self.templates.get((name, language))
+        if expected is None:
+            details = f"template name ({name}) does not exist in {language}"
+            return error_body(132001, details=details)
+        given = sum(
+            len(component.get("parameters") or [])
+            for component in template.get("components") or []
+            if component.get("type") == "body"
+        )
+        if given != expected:
+            details = (
+                f"body: number of localizable_params ({given}) does not match "
+                f"the expected number of params ({expected})"
+            )
+            return error_body(132000, details=details)
+        return None
+
+    # --- inbound -----------------------------------------------------------------------------
+
+    def sign(self, raw_body: bytes) -> dict[str, str]:
+        """The headers Meta sends with `raw_body`."""
+        digest = hmac.new(self.app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+        return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+    def webhook(self, *, messages: Sequence[Any] = (), statuses: Sequence[Any] = ()) -> bytes:
+        """One webhook POST body for this phone number."""
+        value: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": "15550783881",
+                "phone_number_id": self.phone_number_id,
+            },
+        }
+        if messages:
+            value["messages"] = list(messages)
+        if statuses:
+            value["statuses"] = list(statuses)
+        change = {"field": "messages", "value": value}
+        body = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "419561257915477", "changes": [change]}],
+        }
+        return orjson.dumps(body)
+
+    def status_webhook(self, wamid: str, status: str, *, error_code: int | None = None) -> bytes:
+        """A status callback for `wamid` (a `failed` one carrying `error_code`)."""
+        item: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": "1750857384",
+            "recipient_id": "971501234567",
+        }
+        if error_code is not None:
+            title = TITLES.get(error_code, "Error")
+            item["errors"] = [
+                {
+                    "code": error_code,
+                    "title": title,
+                    "message": title,
+                    "error_data": {"details": title},
+                }
+            ]
+        return self.webhook(statuses=[item])
