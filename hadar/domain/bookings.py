@@ -7,11 +7,13 @@ Overlap is decided by the database, so two concurrent requests cannot both pass 
   with IntegrityError (SQLSTATE 23P01) naming the constraint; the service answers 409 conflict.
   Cancelling, completing or marking a no-show frees the slot, since the constraints only cover
   active rows.
-- SQLite has no exclusion constraints. The service checks for an overlapping active booking
-  (`overlap_filter`) and writes in one transaction whose first statement is a write, so it
-  holds SQLite's write lock (as BEGIN IMMEDIATE would) from before the check until the
-  commit. Inside one process Tortoise's SQLite client already runs one transaction at a time
-  on its single connection; across processes the write lock (with the busy timeout) does it.
+- SQLite has no exclusion constraints. The service opens a transaction, calls
+  `hadar.domain.locks.take_write_lock(conn)` first, then checks for an overlapping active booking
+  (`overlap_filter`) and writes. Tortoise begins SQLite transactions with a plain (deferred)
+  BEGIN, so without that first write two processes could both read "free" before either
+  writes; the no-op UPDATE takes SQLite's write lock at once, as BEGIN IMMEDIATE would, and
+  holds it until commit (other writers wait up to the busy timeout). Inside one process
+  Tortoise's single SQLite connection already runs one transaction at a time.
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ async def next_invoice_number(
     until commit (a concurrent finalize, in any process, waits and then sees the committed
     value; a rollback releases the number for the next one), and SQLite runs one writer at a
     time. Call it on the finalize transaction's connection (`async with in_transaction() as
-    conn`), as that transaction's first write on SQLite (see hadar.domain.bookings).
+    conn`), after `locks.take_write_lock(conn)` on SQLite so the finalize reads nothing stale.
     """
     marks = ["$1", "$2", "$3"] if conn.capabilities.dialect == "postgres" else ["?"] * 3
     rows = await conn.execute_query_dict(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from hadar.domain.conversations import Conversation, Message
 from hadar.domain.integrations import Integration
 from hadar.domain.invoices import next_invoice_number
 from hadar.domain.leads import Lead
+from hadar.domain.locks import take_write_lock
 from hadar.domain.matching import LeadWish, candidate_filter
 from hadar.domain.properties import Property
 from hadar.domain.rows import fetch_sql
@@ -108,6 +110,16 @@ async def test_one_conversation_per_lead_and_channel() -> None:
     with pytest.raises(IntegrityError):
         await conversation(w, "whatsapp")
     assert await Conversation.filter(lead_id=w.lead.id).count() == 2
+
+
+async def test_a_conversation_shows_its_window() -> None:
+    w = await make_world()
+    conv = await conversation(w)
+    assert conv.window_expires_at is None
+    conv.last_inbound_at = NOW
+    await conv.save()
+    stored = await Conversation.get(id=conv.id)
+    assert stored.window_expires_at == datetime(2026, 5, 17, 8, 0, tzinfo=UTC)
 
 
 async def test_a_provider_message_id_is_stored_once() -> None:
@@ -257,6 +269,37 @@ async def test_the_exclusion_is_per_tenant_and_environment() -> None:
     p1, p2 = await prop(w, "P1"), await prop(other, "P1")
     await booking(w, p1, "sara@agency.ae", "10:00", "11:00")
     await booking(other, p2, "sara@agency.ae", "10:00", "11:00")
+
+
+needs_sqlite = pytest.mark.skipif(
+    bool(os.environ.get("HADAR_TEST_DATABASE_URL")), reason="SQLite's write lock"
+)
+
+
+def other_process_can_write(settings: Settings) -> bool:
+    """Whether a second connection (as another process would) can start writing right now."""
+    path = settings.database_url.removeprefix("sqlite://").split("?")[0]
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+@needs_sqlite
+async def test_sqlite_transactions_hold_the_write_lock_from_the_start(settings: Settings) -> None:
+    async with in_transaction() as conn:
+        await Tenant.filter(id="nobody").count()
+        # A deferred BEGIN that has only read leaves another process free to write ...
+        assert other_process_can_write(settings)
+        await take_write_lock(conn)
+        # ... until take_write_lock, which holds SQLite's write lock until the commit.
+        assert not other_process_can_write(settings)
+    assert other_process_can_write(settings)
 
 
 # ---------------------------------------------------------- invoice numbering ----
