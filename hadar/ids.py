@@ -8,7 +8,23 @@ from datetime import datetime
 from ulid import ULID
 
 PREFIXES = frozenset(
-    {"lead", "conv", "msg", "prop", "bkg", "inv", "whk", "dlv", "evt", "key", "tpl", "ten", "aud"}
+    {
+        "lead",
+        "conv",
+        "msg",
+        "prop",
+        "bkg",
+        "inv",
+        "call",
+        "int",
+        "whk",
+        "dlv",
+        "evt",
+        "key",
+        "tpl",
+        "ten",
+        "aud",
+    }
 )
 _ID_RE = re.compile(r"^([a-z]+)_([0-9A-HJKMNP-TV-Z]{26})$")
 

@@ -5,4 +5,11 @@ MODEL_MODULES = [
     "hadar.domain.leads",
     "hadar.domain.records",
     "hadar.domain.webhooks",
+    "hadar.domain.conversations",
+    "hadar.domain.templates",
+    "hadar.domain.integrations",
+    "hadar.domain.properties",
+    "hadar.domain.bookings",
+    "hadar.domain.invoices",
+    "hadar.domain.calls",
 ]

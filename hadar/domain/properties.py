@@ -1,0 +1,85 @@
+"""Properties: the agency's listings, matched against leads (hadar.domain.matching)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from hadar.domain.tenants import Tenant
+
+
+class PropertyType(StrEnum):
+    APARTMENT = "apartment"
+    VILLA = "villa"
+    TOWNHOUSE = "townhouse"
+    PENTHOUSE = "penthouse"
+    OFFICE = "office"
+    LAND = "land"
+
+
+class Purpose(StrEnum):
+    SALE = "sale"
+    RENT = "rent"
+
+
+class PropertyStatus(StrEnum):
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    SOLD = "sold"
+    RENTED = "rented"
+    OFF_MARKET = "off_market"
+
+
+# The same shape as a lead's handover_horizon: `ready` or `off_plan_YYYY`.
+HANDOVER = re.compile(r"^(ready|off_plan_(20\d\d))$")
+
+
+def handover_year(value: str | None) -> int | None:
+    """The year of an `off_plan_YYYY` handover; None for `ready`, None or anything else."""
+    match = HANDOVER.match(value or "")
+    return int(match.group(2)) if match and match.group(2) else None
+
+
+class Property(Model):
+    id = fields.CharField(primary_key=True, max_length=40)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "hadar.Tenant", related_name="properties", on_delete=fields.CASCADE
+    )
+    tenant_id: str
+    environment = fields.CharField(max_length=8)
+    title = fields.CharField(max_length=200)
+    reference = fields.CharField(max_length=64)
+    area = fields.CharField(max_length=200, null=True)
+    building = fields.CharField(max_length=200, null=True)
+    type = fields.CharField(max_length=16)
+    # 0 = studio; None for land and offices that have no bedrooms.
+    bedrooms = fields.IntField(null=True)
+    bathrooms = fields.IntField(null=True)
+    size_sqft = fields.IntField(null=True)
+    price_aed = fields.BigIntField()
+    purpose = fields.CharField(max_length=8)
+    status = fields.CharField(max_length=16, default=PropertyStatus.AVAILABLE.value)
+    handover = fields.CharField(max_length=16, default="ready")
+    # The RERA/DLD permit; the service requires it for `available` listings in live.
+    permit_number = fields.CharField(max_length=64, null=True)
+    description = fields.TextField(null=True)
+    amenities: fields.Field[list[str]] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "properties"
+        # A duplicate reference is 409 conflict: the service maps this IntegrityError.
+        unique_together = (("tenant_id", "environment", "reference"),)
+        indexes = [
+            Index(fields=("tenant_id", "environment", "id")),
+            Index(fields=("tenant_id", "environment", "area", "id")),
+            Index(fields=("tenant_id", "environment", "status", "id")),
+            # Matching narrows candidates by status and price, or status and bedrooms.
+            Index(fields=("tenant_id", "environment", "status", "price_aed")),
+            Index(fields=("tenant_id", "environment", "status", "bedrooms")),
+        ]
