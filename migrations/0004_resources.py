@@ -42,7 +42,7 @@ async def _drop_exclusions(apps: StateApps, schema_editor: BaseSchemaEditor) -> 
         await schema_editor._run_sql(f"ALTER TABLE bookings DROP CONSTRAINT IF EXISTS {name}")
 
 class Migration(migrations.Migration):
-    dependencies = [('hadar', '0002_webhooks')]
+    dependencies = [('hadar', '0003_webhook_secrets')]
 
     initial = False
 

@@ -84,13 +84,23 @@ def _description(model: type[pydantic.BaseModel]) -> str | None:
 
 
 def object_type(
-    model: type[pydantic.BaseModel], *, interfaces: tuple[type, ...] = (), name: str | None = None
+    model: type[pydantic.BaseModel],
+    *,
+    interfaces: tuple[type, ...] = (),
+    name: str | None = None,
+    relations: dict[str, Any] | None = None,
 ) -> type:
-    """The GraphQL object type of an output model (built once per model)."""
+    """The GraphQL object type of an output model (built once per model). `relations` adds
+    resolver fields (`strawberry.field(resolver=…)`) for what the model does not carry: a
+    lead's matches, a booking's property, resolved through the per-request loaders."""
     if model in _objects:
         return _objects[model]
     annotations: dict[str, Any] = {}
-    namespace: dict[str, Any] = {"__module__": __name__, "__annotations__": annotations}
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__annotations__": annotations,
+        **(relations or {}),
+    }
     converters: dict[str, Convert] = {}
     for field_name, info in model.model_fields.items():
         if field_name in SKIP:
