@@ -27,7 +27,6 @@ from hadar.graphql.schema import root_operations, schema
 from hadar.platform import pipeline
 from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
-from hadar.platform.tracing import current_trace_id
 
 IDE_HTML = (Path(__file__).resolve().parents[1] / "static" / "graphiql.html").read_text("utf-8")
 PATH = "/graphql"
@@ -110,13 +109,7 @@ async def graphql_endpoint(request: Request) -> Response:
 
     outcome = await pipeline.run(
         runtime,
-        pipeline.Incoming(
-            method=request.method,
-            path=PATH,
-            headers=request.headers,
-            client=request.client.host if request.client else "unknown",
-            trace_id=current_trace_id() or "",
-        ),
+        pipeline.Incoming.of(request, PATH),
         surface=SURFACE,
         payload=payload,
         plan=lambda body: _plan(request.method, body),
@@ -132,9 +125,7 @@ async def graphql_endpoint(request: Request) -> Response:
 
 async def _ide(request: Request, runtime: Runtime) -> Response:
     try:
-        headers = await pipeline.meter_anonymous(
-            runtime, request.client.host if request.client else "unknown"
-        )
+        headers = await pipeline.meter_anonymous(runtime, pipeline.client_address(request))
     except HadarError as err:
         return Response(
             errors.request_error_body(err),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
+from starlette.requests import Request
 
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import (
@@ -34,6 +35,7 @@ from hadar.errors import (
 from hadar.platform import idempotency, tokens
 from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
+from hadar.platform.tracing import current_trace_id
 
 log = logging.getLogger("hadar.pipeline")
 MAX_JSON_DEPTH = 32  # deeper bodies are refused before anything walks them recursively
@@ -92,6 +94,22 @@ class Incoming:
     headers: Mapping[str, str]  # lower-case names
     client: str
     trace_id: str
+
+    @classmethod
+    def of(cls, request: Request, path: str) -> Incoming:
+        """A Starlette request, filed under its canonical `path`."""
+        return cls(
+            method=request.method,
+            path=path,
+            headers=request.headers,
+            client=client_address(request),
+            trace_id=current_trace_id() or "",
+        )
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
 
 
 @dataclass

@@ -18,7 +18,6 @@ from hadar.errors import HadarError
 from hadar.platform import pipeline
 from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
-from hadar.platform.tracing import current_trace_id
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
 from hadar.rest.parsing import query_model
 from hadar.rest.spec import RouteSpec
@@ -44,10 +43,6 @@ class Call:
         return self.request.path_params
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def canonical_path(request: Request) -> str:
     """The route's canonical /api/v1 path, so the aliases share idempotency keys."""
     path = request.url.path
@@ -55,16 +50,6 @@ def canonical_path(request: Request) -> str:
         if path.startswith(alias):
             return "/api/v1/" + path[len(alias) :]
     return path
-
-
-def incoming(request: Request) -> pipeline.Incoming:
-    return pipeline.Incoming(
-        method=request.method,
-        path=canonical_path(request),
-        headers=request.headers,
-        client=client_address(request),
-        trace_id=current_trace_id() or "",
-    )
 
 
 class RestSurface:
@@ -107,7 +92,7 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
 
         outcome = await pipeline.run(
             runtime,
-            incoming(request),
+            pipeline.Incoming.of(request, canonical_path(request)),
             surface=SURFACE,
             payload=payload,
             plan=lambda _: plan,
@@ -122,7 +107,7 @@ async def anonymous(request: Request, err: HadarError) -> Response:
     """An error for a request no route takes (unknown path or method), metered by address."""
     runtime: Runtime = request.app.state.runtime
     try:
-        headers = await pipeline.meter_anonymous(runtime, client_address(request))
+        headers = await pipeline.meter_anonymous(runtime, pipeline.client_address(request))
     except HadarError as limited:
         return error_response(limited, limited.headers)
     return error_response(err, headers)
@@ -137,7 +122,7 @@ def public(
     async def run(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         try:
-            headers = await pipeline.meter_anonymous(runtime, client_address(request))
+            headers = await pipeline.meter_anonymous(runtime, pipeline.client_address(request))
         except HadarError as err:
             return error_response(err, err.headers)
         response = await page(request)
