@@ -53,8 +53,9 @@ test: setup services lint
 	eval "$$(scripts/services.sh env)" && unset HADAR_TEST_DATABASE_URL && $(BIN)/pytest -q
 	eval "$$(scripts/services.sh env)" && $(BIN)/pytest -q
 
+# Every benchmark in bench/ in turn (bench/run.py), on SQLite and on the services' PostgreSQL.
 bench: setup services
-	$(BIN)/python -m bench.run
+	eval "$$(scripts/services.sh env)" && $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .services hadar.db hadar.db-wal hadar.db-shm

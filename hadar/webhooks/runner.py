@@ -42,6 +42,34 @@ async def inprocess_worker(settings: Settings) -> AsyncIterator[None]:
         await task
 
 
+BACKOFF_FIRST = 1.0  # seconds before the first retry of an unreachable database
+BACKOFF_CAP = 30.0
+
+
+def backoff(retry: int) -> float:
+    """Seconds to wait before retry number `retry` (1, 2, 4, 8, 16, then 30 s at most)."""
+    return float(min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (retry - 1)))
+
+
+async def _open_when_reachable(database_url: str, stopping: asyncio.Event) -> bool:
+    """Open the database, retrying with capped exponential backoff while it does not answer
+    (one log line per retry, no traceback); False when stopped first."""
+    from hadar.db import DatabaseUnreachable, open_db
+
+    retry = 0
+    while not stopping.is_set():
+        try:
+            await open_db(database_url)
+            return True
+        except DatabaseUnreachable as err:
+            retry += 1
+            delay = backoff(retry)
+            log.warning("%s; retry %d in %.0f s", err, retry, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+    return False
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -50,7 +78,7 @@ async def run_worker(
     poll_interval: float | None = None,
 ) -> None:
     """`hadar worker`: deliver until SIGTERM or SIGINT, then shut down gracefully."""
-    from hadar.db import close_db, open_db
+    from hadar.db import close_db
 
     config = config_from(
         settings,
@@ -58,11 +86,18 @@ async def run_worker(
         lease=lease if lease is not None else DEFAULT_LEASE,
         poll_interval=poll_interval,  # type: ignore[arg-type]
     )
-    await open_db(settings.database_url)
     worker = Worker(config)
+    stopping = asyncio.Event()
+
+    def stop() -> None:
+        stopping.set()
+        worker.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, stop)
+    if not await _open_when_reachable(settings.database_url, stopping):
+        return
     log.info("webhook worker %s started", worker.name)
     try:
         await worker.run()
