@@ -10,7 +10,7 @@ import signal
 from collections.abc import AsyncIterator
 
 from hadar.settings import Settings
-from hadar.webhooks.worker import DEFAULT_LEASE, Worker, WorkerConfig
+from hadar.webhooks.worker import DEFAULT_LEASE, Worker, WorkerConfig, backoff
 
 log = logging.getLogger("hadar.webhooks")
 INPROCESS_ENV = "HADAR_INPROCESS_WORKER"  # set to 1 by `hadar serve` unless --no-worker
@@ -40,15 +40,6 @@ async def inprocess_worker(settings: Settings) -> AsyncIterator[None]:
     finally:
         worker.stop()
         await task
-
-
-BACKOFF_FIRST = 1.0  # seconds before the first retry of an unreachable database
-BACKOFF_CAP = 30.0
-
-
-def backoff(retry: int) -> float:
-    """Seconds to wait before retry number `retry` (1, 2, 4, 8, 16, then 30 s at most)."""
-    return float(min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (retry - 1)))
 
 
 async def _open_when_reachable(database_url: str, stopping: asyncio.Event) -> bool:

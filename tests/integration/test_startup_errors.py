@@ -4,6 +4,7 @@ its database with capped exponential backoff instead of spinning out tracebacks.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import queue
@@ -15,11 +16,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SECRET
+from tests.dbutil import create_database, drop_database
 
 HADAR = str(Path(sys.executable).with_name("hadar"))
 PASSWORD = "pw-n0t-for-l0gs"
@@ -110,41 +113,87 @@ def test_a_weak_secret_key_refuses_to_start_naming_it(tmp_path: Path) -> None:
     assert not (tmp_path / "h.db").exists()
 
 
+class Worker:
+    """`hadar worker` as a subprocess, its stderr lines collected with their arrival times."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            [HADAR, "worker", "--poll-interval", "0.05"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.lines: list[tuple[float, str]] = []
+        self._arrivals: queue.Queue[tuple[float, str]] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self._arrivals.put((time.monotonic(), raw.decode().rstrip()))
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 20) -> None:
+        """Collect lines until `count` of them contain `text`."""
+        deadline = time.monotonic() + timeout
+        while sum(text in line for _, line in self.lines) < count:
+            self.lines.append(self._arrivals.get(timeout=max(0.01, deadline - time.monotonic())))
+
+    def terminate(self) -> int:
+        """SIGTERM, then the exit status; the lines collected include everything written."""
+        try:
+            self.proc.send_signal(signal.SIGTERM)
+            status = self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self._reader.join(timeout=10)  # to the end of stderr
+            assert self.proc.stderr is not None
+            self.proc.stderr.close()
+        while not self._arrivals.empty():
+            self.lines.append(self._arrivals.get())
+        return status
+
+
+def _assert_backoff(lines: list[tuple[float, str]]) -> None:
+    """Three retry lines, 1 s then 2 s apart, announcing 1, 2 and 4 s."""
+    for retry, ((_, line), delay) in enumerate(zip(lines, (1, 2, 4), strict=True), start=1):
+        assert line.endswith(f"retry {retry} in {delay} s"), line
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(lines)]
+    assert 0.9 <= gaps[0] < 1.9 and 1.9 <= gaps[1] < 3.5, gaps
+
+
 def test_the_worker_waits_for_its_database_with_backoff_and_one_line_per_retry(
     tmp_path: Path,
 ) -> None:
     url, port = _refused_url()
-    env = _env(HADAR_DATABASE_URL=url, HADAR_SECRET_KEY=SECRET)
-    proc = subprocess.Popen(
-        [HADAR, "worker"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    arrivals: queue.Queue[tuple[float, str]] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            arrivals.put((time.monotonic(), raw.decode()))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    lines: list[tuple[float, str]] = []
-    try:
-        while len(lines) < 3:
-            lines.append(arrivals.get(timeout=20))
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0  # SIGTERM ends the wait at once, cleanly
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        reader.join(timeout=10)  # to the end of stderr
-        assert proc.stderr is not None
-        proc.stderr.close()
-    while not arrivals.empty():
-        lines.append(arrivals.get())
-    assert len(lines) == 3, lines  # nothing more: no traceback, no line after SIGTERM
-    for retry, ((_, line), delay) in enumerate(zip(lines, (1, 2, 4), strict=True), start=1):
+    worker = Worker(_env(HADAR_DATABASE_URL=url, HADAR_SECRET_KEY=SECRET), tmp_path)
+    worker.wait_for("retry", count=3)
+    assert worker.terminate() == 0  # SIGTERM ends the wait at once, cleanly
+    assert len(worker.lines) == 3, worker.lines  # nothing more: no traceback, no line after
+    _assert_backoff(worker.lines)
+    for _, line in worker.lines:
         assert "HADAR_DATABASE_URL" in line and f"127.0.0.1:{port}" in line
-        assert line.rstrip().endswith(f"retry {retry} in {delay} s")
         assert PASSWORD not in line
-    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(lines)]
-    assert 0.9 <= gaps[0] < 1.9 and 1.9 <= gaps[1] < 3.5, gaps
+
+
+def test_a_running_worker_backs_off_when_its_database_goes_away(tmp_path: Path) -> None:
+    server = os.environ.get("HADAR_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("drops a live PostgreSQL database under the worker: PostgreSQL pass only")
+    url = f"{server.rpartition('/')[0]}/hadar_gone_{uuid.uuid4().hex[:10]}"
+    asyncio.run(create_database(url))
+    env = _env(HADAR_DATABASE_URL=url, HADAR_SECRET_KEY=SECRET)
+    try:
+        assert _hadar(["migrate"], env, tmp_path).returncode == 0
+        worker = Worker(env, tmp_path)
+        worker.wait_for("started")
+    finally:
+        asyncio.run(drop_database(url))  # WITH (FORCE): the worker's connections are cut
+    worker.wait_for("claiming failed", count=3)
+    assert worker.terminate() == 0
+    failures = [(at, line) for at, line in worker.lines if "claiming failed" in line]
+    assert len(failures) == 3, worker.lines  # at a 0.05 s poll, not one line a poll
+    assert not any("Traceback" in line for _, line in worker.lines)
+    _assert_backoff(failures)
