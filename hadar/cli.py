@@ -65,6 +65,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from hadar.webhooks.runner import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # While the database is down asyncpg's pool logs a traceback per reconnect; the worker
+    # already says so in one line per retry.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
     asyncio.run(
         run_worker(
             settings,

@@ -91,7 +91,10 @@ class Worker:
                 free = self.config.concurrency - len(self._inflight)
                 started = 0
                 try:
-                    started = await self._claim_and_start(free)
+                    # A task of its own, so a context of its own: when the connection is cut
+                    # mid-claim Tortoise can leave a dead transaction in the context, which
+                    # would otherwise poison every later claim and the final close.
+                    started = await asyncio.create_task(self._claim_and_start(free))
                     failures = 0
                 except Exception as exc:
                     # Usually the database is down: one line per retry, backing off, rather
