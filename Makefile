@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 .PHONY: run test setup services services-stop lint unit test-sqlite test-postgres bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
