@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 .PHONY: run test setup services services-stop lint unit test-sqlite test-postgres bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -53,8 +53,9 @@ test: setup services lint
 	eval "$$(scripts/services.sh env)" && unset HADAR_TEST_DATABASE_URL && $(BIN)/pytest -q
 	eval "$$(scripts/services.sh env)" && $(BIN)/pytest -q
 
+# Every benchmark in bench/ in turn (bench/run.py), on SQLite and on the services' PostgreSQL.
 bench: setup services
-	$(BIN)/python -m bench.run
+	eval "$$(scripts/services.sh env)" && $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .services hadar.db hadar.db-wal hadar.db-shm

@@ -30,7 +30,7 @@ from hadar.migrate import migrate
 from hadar.pagination import CursorSigner
 from tests.dbutil import create_database, drop_database
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789-abcdefghijkl"
 
 
 async def prepare(url: str, rows: int) -> tuple[str, str, str]:

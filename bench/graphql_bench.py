@@ -24,7 +24,7 @@ import orjson
 
 from bench.common import BIN, free_port, mint_bench_key, server, wrk
 
-SECRET = "bench-secret-graphql"
+SECRET = "bench-secret-graphql-0123456789-abcdef"
 ALL_FIELDS = """id name phone email source sourceRaw sources utm budgetAed bedrooms area
 handoverHorizon status assignedTo doNotContact { whatsapp voice email } score
 scoreFactors { factor points reason } createdAt updatedAt"""

@@ -41,7 +41,7 @@ from bench.common import BIN, ROOT, free_port, mint_bench_key, server, wrk
 from hadar.migrate import migrate
 from tests.dbutil import create_database, drop_database
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789-abcdefghijkl"
 POST_LUA = """
 -- POST a new lead (random phone, so rows are inserted), with a fresh Idempotency-Key when
 -- WITH_KEY is true.

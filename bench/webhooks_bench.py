@@ -87,7 +87,7 @@ def _env(url: str) -> dict[str, str]:
     return {
         **os.environ,
         "HADAR_DATABASE_URL": url,
-        "HADAR_SECRET_KEY": "bench-secret",
+        "HADAR_SECRET_KEY": "bench-secret-webhooks-0123456789-abcd",
         "HADAR_ALLOW_PRIVATE_WEBHOOK_URLS": "1",
         "PYTHONPATH": str(ROOT),
     }

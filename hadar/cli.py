@@ -7,12 +7,14 @@ import asyncio
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hadar import __version__
 from hadar.db import close_db, open_db
 from hadar.errors import HadarError
-from hadar.settings import Settings
+from hadar.settings import ALL_COMMANDS, ENVIRONMENT, Settings, StartupError
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -65,6 +67,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from hadar.webhooks.runner import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # While the database is down asyncpg's pool logs a traceback per reconnect; the worker
+    # already says so in one line per retry.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
     asyncio.run(
         run_worker(
             settings,
@@ -76,7 +81,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_webhooks_verify(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_webhooks_verify(args: argparse.Namespace, settings: Settings | None) -> int:
     from hadar.webhooks.signing import verify
 
     if args.body == "-":
@@ -139,65 +144,181 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hadar", description="Hadar API server and tools")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
+        return value
 
-    serve = sub.add_parser("serve", help="migrate, then serve the API and GraphQL")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-worker", action="store_true", help="no in-process webhook worker")
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # also refuses nan and inf
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({low:g} to {high:g})")
+        return value
+
+    return parse
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+def environment_help(command: str) -> str:
+    """The variables of ENVIRONMENT that change `command`, with their defaults, for --help."""
+    lines = ["environment variables:"]
+    for var in ENVIRONMENT:
+        if command in var.commands:
+            lines.append(f"  {var.name}  (default: {_plain(var.default)})")
+            lines += textwrap.wrap(
+                _plain(var.meaning), width=78, initial_indent="      ", subsequent_indent="      "
+            )
+    return "\n".join(lines)
+
+
+def _command(
+    sub: Any, name: str, help: str, env: str | None = None, **kw: Any
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help,
+        description=help,
+        epilog=environment_help(env or name) if env or name in ALL_COMMANDS else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kw,
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hadar",
+        description="Hadar API server and tools.",
+        epilog="Configuration is environment variables only: `hadar COMMAND --help` lists "
+        "those COMMAND reads, with their defaults.",
+    )
+    parser.add_argument("--version", action="version", version=f"hadar {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(sub, "serve", "migrate, then serve REST, GraphQL and the docs")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (%(default)s)")
+    serve.add_argument(
+        "--port", type=_int_in(1, 65535), default=8000, help="TCP port (%(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_int_in(1, 64),
+        default=1,
+        help="uvicorn worker processes, 1 to 64 (%(default)s)",
+    )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no in-process webhook worker (run `hadar worker` beside it)",
+    )
     serve.set_defaults(func=cmd_serve)
 
-    migrate = sub.add_parser("migrate", help="apply the migrations in migrations/")
+    migrate = _command(sub, "migrate", "apply the pending migrations, then exit")
     migrate.set_defaults(func=cmd_migrate)
 
-    keys = sub.add_parser("keys", help="mint and revoke API keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    create = keys_sub.add_parser("create", help="mint a key (creating the tenant if missing)")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("--env", required=True, choices=["test", "live"])
-    create.add_argument("--role", required=True, choices=["admin", "agent", "viewer"])
-    create.add_argument("--plan", choices=["starter", "growth", "enterprise"])
-    create.add_argument("--rate-limit", type=int, dest="rate_limit")
-    create.add_argument("--json", action="store_true")
+    keys = _command(sub, "keys", "mint and revoke API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = _command(keys_sub, "create", "mint a key (creating the tenant if missing)", env="keys")
+    create.add_argument("--tenant", required=True, metavar="SLUG", help="the tenant's slug")
+    create.add_argument(
+        "--env", required=True, choices=["test", "live"], help="the key's environment"
+    )
+    create.add_argument(
+        "--role", required=True, choices=["admin", "agent", "viewer"], help="what the key may do"
+    )
+    create.add_argument(
+        "--plan",
+        choices=["starter", "growth", "enterprise"],
+        help="set the tenant's plan (its per-minute rate limit)",
+    )
+    create.add_argument(
+        "--rate-limit",
+        type=_int_in(1, 1_000_000),
+        dest="rate_limit",
+        metavar="N",
+        help="a negotiated per-minute limit for the tenant, 1 to 1000000 (overrides the plan)",
+    )
+    create.add_argument(
+        "--json", action="store_true", help="print a JSON object instead of the bare token"
+    )
     create.set_defaults(func=cmd_keys_create)
-    revoke = keys_sub.add_parser("revoke", help="revoke a key at once")
-    revoke.add_argument("key_id")
+    revoke = _command(keys_sub, "revoke", "revoke a key at once, on every instance", env="keys")
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (key_…)")
     revoke.set_defaults(func=cmd_keys_revoke)
 
-    demo = sub.add_parser("demo", help="create the demo workspace and print a test key")
+    demo = _command(sub, "demo", "create the demo workspace and print a fresh test key")
     demo.set_defaults(func=cmd_demo)
 
-    worker = sub.add_parser("worker", help="run the webhook delivery worker (until SIGTERM)")
-    worker.add_argument("--concurrency", type=int, help="attempts in flight at once (16)")
-    worker.add_argument("--lease", type=float, help="seconds a claim lasts (30; max 60)")
-    worker.add_argument("--poll-interval", type=float, dest="poll_interval", help="idle poll (0.2)")
+    worker = _command(sub, "worker", "run the webhook delivery worker (until SIGTERM)")
+    worker.add_argument(
+        "--concurrency",
+        type=_int_in(1, 256),
+        metavar="N",
+        help="attempts in flight at once, 1 to 256 (16)",
+    )
+    worker.add_argument(
+        "--lease",
+        type=_float_in(1, 60),
+        metavar="SECONDS",
+        help="how long a claim lasts before another worker may take it, 1 to 60 (30)",
+    )
+    worker.add_argument(
+        "--poll-interval",
+        type=_float_in(0.01, 60),
+        dest="poll_interval",
+        metavar="SECONDS",
+        help="idle wait between looks for due deliveries, 0.01 to 60 (0.2)",
+    )
     worker.set_defaults(func=cmd_worker)
 
-    hooks = sub.add_parser("webhooks", help="webhook tools")
-    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
-    verify = hooks_sub.add_parser(
-        "verify", help="check an X-Hadar-Signature header against a raw body and secret"
+    hooks = _command(sub, "webhooks", "webhook tools")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    verify = _command(
+        hooks_sub, "verify", "check an X-Hadar-Signature header against a raw body and secret"
     )
     verify.add_argument("--secret", required=True, help="the endpoint secret (whsec_…)")
     verify.add_argument("--header", required=True, help="the X-Hadar-Signature value")
-    verify.add_argument("--tolerance", type=int, default=300, help="max age in seconds (300)")
+    verify.add_argument(
+        "--tolerance",
+        type=_int_in(1, 86_400),
+        default=300,
+        metavar="SECONDS",
+        help="max age of the signature, 1 to 86400 (%(default)s)",
+    )
     verify.add_argument("body", nargs="?", default="-", help="raw body file (default: stdin)")
-    verify.set_defaults(func=cmd_webhooks_verify)
+    verify.set_defaults(func=cmd_webhooks_verify, needs_settings=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one `hadar` command; a configuration problem is one line on stderr and exit 1."""
     from hadar import secretbox
 
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
-    # Here, not in `_run`: migrate (its seal step), serve and worker need the box too.
-    secretbox.configure(settings.secret_key)
     try:
+        settings = Settings.from_env() if getattr(args, "needs_settings", True) else None
+        if settings is not None:
+            # Here, not in `_run`: migrate (its seal step), serve and worker need the box too.
+            secretbox.configure(settings.secret_key)
         return int(args.func(args, settings))
+    except StartupError as err:
+        print(f"hadar: {err}", file=sys.stderr)
+        return 1
     except HadarError as err:
         print(f"hadar: {err.code}: {err.message}", file=sys.stderr)
         return 2

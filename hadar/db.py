@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 
 from hadar.domain import MODEL_MODULES
+from hadar.settings import DEFAULT_DATABASE_URL, StartupError, require_directory, sqlite_path
+
+POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
+CONNECT_TIMEOUT = 10.0  # seconds; asyncpg's own default (60) reads as a hang
+
+# `migrations/` sits at the repository's top and ships inside the wheel as this subpackage
+# (setup.py's package_dir), so an installed `hadar migrate` finds it from any directory.
+MIGRATIONS = "hadar.migrations"
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, *, migrations: str = MIGRATIONS) -> dict[str, Any]:
     """The Tortoise config for `database_url`: one app, `hadar`, migrated from `migrations/`."""
     return {
         "connections": {"default": database_url},
@@ -17,7 +29,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             "hadar": {
                 "models": MODEL_MODULES,
                 "default_connection": "default",
-                "migrations": "migrations",
+                "migrations": migrations,
             }
         },
         "use_tz": True,
@@ -25,8 +37,78 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+class DatabaseUnreachable(StartupError):
+    """The database named by HADAR_DATABASE_URL does not answer (a worker retries this)."""
+
+
+def _where(database_url: str) -> str:
+    """`database_url` without its password: what an operator may see in a message."""
+    parts = urlsplit(database_url)
+    user = f"{parts.username}@" if parts.username else ""
+    port = parts.port or 5432
+    return f"{parts.scheme}://{user}{parts.hostname or 'localhost'}:{port}{parts.path}"
+
+
+def _reason(exc: BaseException, database_url: str) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host {urlsplit(database_url).hostname}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT:.0f} s"
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    password = urlsplit(database_url).password
+    return text.replace(password, "***") if password else text
+
+
+def prepare_sqlite(database_url: str) -> None:
+    """Refuse a SQLite file whose directory is missing, and create the file owner-only (0600)
+    before SQLite does: SQLite gives its -wal and -shm files the main file's mode."""
+    path = sqlite_path(database_url)
+    if path is None:
+        return
+    require_directory(path)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StartupError(
+            f"HADAR_DATABASE_URL: cannot create the SQLite file {path}: {exc.strerror}"
+        ) from None
+
+
+async def ensure_reachable(database_url: str) -> None:
+    """Connect once to the database of `database_url`; StartupError (one line, no password)
+    naming HADAR_DATABASE_URL and the host when it cannot be used."""
+    prepare_sqlite(database_url)
+    if not database_url.startswith(POSTGRES_SCHEMES):
+        return
+    import asyncpg
+
+    try:
+        conn = await asyncio.wait_for(
+            asyncpg.connect(postgres_dsn(database_url)), timeout=CONNECT_TIMEOUT
+        )
+    except Exception as exc:
+        raise DatabaseUnreachable(
+            f"cannot connect to HADAR_DATABASE_URL ({_where(database_url)}): "
+            f"{_reason(exc, database_url)}; check that PostgreSQL runs there and the URL's "
+            "user, password and database name"
+        ) from None
+    await conn.close()
+
+
+def postgres_dsn(database_url: str) -> str:
+    """The asyncpg DSN of a Tortoise PostgreSQL URL (`postgres://` and `asyncpg://` included)."""
+    return "postgresql://" + database_url.split("://", 1)[1]
+
+
 async def open_db(database_url: str) -> None:
-    """Connect (lazily) for a CLI command or a test session; pair with close_db()."""
+    """Check the database answers, then connect for a CLI command or a test session; pair with
+    close_db()."""
+    await ensure_reachable(database_url)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
@@ -35,12 +117,13 @@ async def close_db() -> None:
 
 
 def _cli_config() -> dict[str, Any]:
-    import os
+    # Tortoise's CLI puts the current directory on sys.path but looks for a dotted migrations
+    # module inside its parent package's directory (it would start a fresh hadar/migrations/),
+    # so from the repository root it gets the top-level name of the same files.
+    url = os.environ.get("HADAR_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return tortoise_config(url, migrations="migrations")
 
-    from hadar.settings import DEFAULT_DATABASE_URL
 
-    return tortoise_config(os.environ.get("HADAR_DATABASE_URL") or DEFAULT_DATABASE_URL)
-
-
-# For Tortoise's own CLI (`tortoise makemigrations`), named in pyproject's [tool.tortoise].
+# For Tortoise's own CLI (`tortoise makemigrations`, run from the repository root), named in
+# pyproject's [tool.tortoise].
 TORTOISE_ORM = _cli_config()

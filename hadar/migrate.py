@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
 from hadar import secretbox
-from hadar.db import tortoise_config
+from hadar.db import POSTGRES_SCHEMES, ensure_reachable, postgres_dsn, tortoise_config
 from hadar.domain.webhooks import SEALED_COLUMNS, secret_context
 
 _LOCK_ID = 0x4861646172  # "Hadar": serialises migrations of concurrent `hadar serve` starts
 
 
-def _ensure_importable() -> None:
-    # `migrations` is a top-level package beside `hadar/`; make it importable from any cwd.
-    root = str(Path(__file__).resolve().parent.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-
-
 @contextlib.asynccontextmanager
 async def _exclusive(database_url: str) -> AsyncIterator[None]:
-    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    if not database_url.startswith(POSTGRES_SCHEMES):
         yield
         return
     import asyncpg
 
-    dsn = "postgresql://" + database_url.split("://", 1)[1]
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(postgres_dsn(database_url))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
         yield
@@ -76,7 +66,7 @@ async def seal_plaintext_secrets() -> int:
 async def migrate(database_url: str) -> list[str]:
     """Apply pending migrations, then seal plaintext secrets; returns the migrations applied
     (empty when up to date)."""
-    _ensure_importable()
+    await ensure_reachable(database_url)
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:

@@ -20,7 +20,7 @@ from hadar.services import keys
 from hadar.settings import Settings
 from tests.dbutil import create_database, drop_database
 
-SECRET = "test-secret-key-0123456789"
+SECRET = "test-secret-key-0123456789-abcdefghij"
 
 
 def database_url(tmp: Path) -> str:

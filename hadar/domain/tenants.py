@@ -40,11 +40,6 @@ class Tenant(Model):
     class Meta:
         table = "tenants"
 
-    @property
-    def rate_limit(self) -> int:
-        """Requests a minute per key: the negotiated override, else the plan's."""
-        return self.rate_limit_override or PLAN_LIMITS[Plan(self.plan)]
-
 
 class ApiKey(Model):
     id = fields.CharField(primary_key=True, max_length=40)

@@ -10,7 +10,7 @@ import signal
 from collections.abc import AsyncIterator
 
 from hadar.settings import Settings
-from hadar.webhooks.worker import DEFAULT_LEASE, Worker, WorkerConfig
+from hadar.webhooks.worker import DEFAULT_LEASE, Worker, WorkerConfig, backoff
 
 log = logging.getLogger("hadar.webhooks")
 INPROCESS_ENV = "HADAR_INPROCESS_WORKER"  # set to 1 by `hadar serve` unless --no-worker
@@ -42,6 +42,25 @@ async def inprocess_worker(settings: Settings) -> AsyncIterator[None]:
         await task
 
 
+async def _open_when_reachable(database_url: str, stopping: asyncio.Event) -> bool:
+    """Open the database, retrying with capped exponential backoff while it does not answer
+    (one log line per retry, no traceback); False when stopped first."""
+    from hadar.db import DatabaseUnreachable, open_db
+
+    retry = 0
+    while not stopping.is_set():
+        try:
+            await open_db(database_url)
+            return True
+        except DatabaseUnreachable as err:
+            retry += 1
+            delay = backoff(retry)
+            log.warning("%s; retry %d in %.0f s", err, retry, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+    return False
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -50,7 +69,7 @@ async def run_worker(
     poll_interval: float | None = None,
 ) -> None:
     """`hadar worker`: deliver until SIGTERM or SIGINT, then shut down gracefully."""
-    from hadar.db import close_db, open_db
+    from hadar.db import close_db
 
     config = config_from(
         settings,
@@ -58,11 +77,18 @@ async def run_worker(
         lease=lease if lease is not None else DEFAULT_LEASE,
         poll_interval=poll_interval,  # type: ignore[arg-type]
     )
-    await open_db(settings.database_url)
     worker = Worker(config)
+    stopping = asyncio.Event()
+
+    def stop() -> None:
+        stopping.set()
+        worker.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, stop)
+    if not await _open_when_reachable(settings.database_url, stopping):
+        return
     log.info("webhook worker %s started", worker.name)
     try:
         await worker.run()

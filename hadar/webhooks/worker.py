@@ -28,6 +28,12 @@ from hadar.webhooks import delivery, queue, signing, urls
 log = logging.getLogger("hadar.webhooks")
 
 DEFAULT_LEASE = 30.0  # > the 10 s attempt timeout; a dead worker's claims return within it
+BACKOFF_CAP = 30.0  # seconds between retries while the database is down, at most
+
+
+def backoff(retry: int) -> float:
+    """Seconds to wait before retry number `retry`: 1, 2, 4, 8, 16, then 30 at most."""
+    return float(min(BACKOFF_CAP, 2 ** (retry - 1)))
 
 
 @dataclass(frozen=True)
@@ -80,14 +86,30 @@ class Worker:
 
     async def run(self) -> None:
         """Deliver until stop(); then finish or release what is in flight and close."""
+        failures = 0
         try:
             while not self._stopping.is_set():
                 free = self.config.concurrency - len(self._inflight)
                 started = 0
                 try:
-                    started = await self._claim_and_start(free)
-                except Exception:
-                    log.exception("webhook worker %s: claiming failed", self.name)
+                    # A task of its own, so a context of its own: when the connection is cut
+                    # mid-claim Tortoise can leave a dead transaction in the context, which
+                    # would otherwise poison every later claim and the final close.
+                    started = await asyncio.create_task(self._claim_and_start(free))
+                    failures = 0
+                except Exception as exc:
+                    # Usually the database is down: one line per retry, backing off, rather
+                    # than a traceback every poll (the traceback stays at debug level).
+                    failures += 1
+                    delay = backoff(failures)
+                    reason = (str(exc).strip().splitlines() or [""])[0]
+                    log.warning(
+                        "webhook worker %s: claiming failed (%s: %s); retry %d in %.0f s",
+                        *(self.name, type(exc).__name__, reason, failures, delay),
+                    )
+                    log.debug("claiming failed", exc_info=True)
+                    await self._wait(delay)
+                    continue
                 if started and started == free:
                     # A full batch: there may be more due right away, once a slot frees.
                     if len(self._inflight) >= self.config.concurrency:

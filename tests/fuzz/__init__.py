@@ -19,7 +19,7 @@ import httpx
 from tests.dbutil import create_database, drop_database
 
 HADAR = str(Path(sys.executable).with_name("hadar"))
-SECRET = "live-server-secret-0123456789"
+SECRET = "live-server-secret-0123456789-abcdefghij"
 
 
 def free_port() -> int:

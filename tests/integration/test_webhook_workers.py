@@ -20,6 +20,7 @@ import pytest
 
 from hadar.webhooks import signing
 from tests.api.test_webhooks_delivery import Receiver
+from tests.conftest import SECRET
 from tests.dbutil import create_database, drop_database
 
 SERVER = os.environ.get("HADAR_TEST_DATABASE_URL")
@@ -74,7 +75,7 @@ def _env(url: str) -> dict[str, str]:
     return {
         **os.environ,
         "HADAR_DATABASE_URL": url,
-        "HADAR_SECRET_KEY": "workers-test-secret",
+        "HADAR_SECRET_KEY": SECRET,
         "HADAR_ALLOW_PRIVATE_WEBHOOK_URLS": "1",
         "HADAR_WEBHOOK_BACKOFF_SCALE": "0.001",
         "PYTHONPATH": str(ROOT),
