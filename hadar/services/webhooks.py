@@ -19,13 +19,13 @@ from hadar.domain.webhooks import (
     WebhookEndpoint,
     secret_context,
 )
-from hadar.errors import Conflict, NotFound, ValidationError
-from hadar.ids import looks_like, new_id
-from hadar.pagination import Page, check_limit
+from hadar.errors import Conflict, ValidationError
+from hadar.ids import new_id
+from hadar.pagination import Page
 from hadar.services import audit
-from hadar.services.listing import newest_first
+from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, deleted, id_of, list_of
-from hadar.services.validation import Strict, parse
+from hadar.services.validation import PageQuery, Strict, parse
 from hadar.webhooks import signing, urls
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -138,10 +138,6 @@ async def _check_url(scope: Scope, url: str, allow_private: bool) -> None:
         raise ValidationError(f"webhook.url {err}", field="webhook.url") from None
 
 
-def _scoped(scope: Scope) -> Any:
-    return WebhookEndpoint.filter(tenant_id=scope.tenant_id, environment=scope.environment)
-
-
 def _seal(endpoint_id: str, column: str, plaintext: str) -> str:
     return secretbox.seal(plaintext, context=secret_context(endpoint_id, column))
 
@@ -186,14 +182,9 @@ async def create_endpoint(*, scope: Scope, data: Any, allow_private: bool) -> We
 async def get_endpoint(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
     """The endpoint with `endpoint_id` in the caller's tenant and environment, else NotFound."""
     scope.require_read("webhooks")
-    found = (
-        await _scoped(scope).filter(id=endpoint_id).first()
-        if looks_like("whk", endpoint_id)
-        else None
+    return await get_in_scope(
+        WebhookEndpoint, scope=scope, prefix="whk", object_id=endpoint_id, noun="webhook"
     )
-    if found is None:
-        raise NotFound(f"webhook {endpoint_id} does not exist")
-    return found
 
 
 async def list_endpoints(
@@ -201,10 +192,13 @@ async def list_endpoints(
 ) -> Page[WebhookEndpoint]:
     """The tenant's endpoints in the caller's environment, newest first."""
     scope.require_read("webhooks")
-    limit = check_limit(limit)
-    binding = {"list": "webhooks", "t": scope.tenant_id, "e": scope.environment}
-    query = _scoped(scope)
-    return await newest_first(query, binding=binding, limit=limit, cursor=cursor)
+    spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
+    return await newest_first(
+        scoped(WebhookEndpoint, scope),
+        binding=binding(scope, "webhooks"),
+        limit=spec.limit,
+        cursor=spec.cursor,
+    )
 
 
 async def update_endpoint(
@@ -268,11 +262,10 @@ async def list_deliveries(
 ) -> tuple[Page[Delivery], dict[str, list[DeliveryAttempt]]]:
     """The endpoint's deliveries, newest first, with every attempt of each (oldest first)."""
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
-    limit = check_limit(limit)
-    binding = {"list": "webhook_deliveries", "t": scope.tenant_id, "e": scope.environment}
-    binding["endpoint"] = endpoint.id
+    spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
     query = Delivery.filter(endpoint_id=endpoint.id).select_related("event")
-    page = await newest_first(query, binding=binding, limit=limit, cursor=cursor)
+    bound = binding(scope, "webhook_deliveries", {"endpoint": endpoint.id})
+    page = await newest_first(query, binding=bound, limit=spec.limit, cursor=spec.cursor)
     attempts: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in page.items}
     if attempts:
         found = await DeliveryAttempt.filter(delivery_id__in=list(attempts)).order_by("id")
@@ -284,17 +277,10 @@ async def list_deliveries(
 async def retry_delivery(*, scope: Scope, delivery_id: str) -> Delivery:
     """Schedule the delivery again now with a fresh retry schedule; refused while in flight."""
     scope.require_write("webhooks")
-    delivery = (
-        await Delivery.filter(
-            id=delivery_id, tenant_id=scope.tenant_id, environment=scope.environment
-        )
-        .select_related("event")
-        .first()
-        if looks_like("dlv", delivery_id)
-        else None
+    delivery = await get_in_scope(
+        Delivery, scope=scope, prefix="dlv", object_id=delivery_id, noun="webhook_delivery"
     )
-    if delivery is None:
-        raise NotFound(f"webhook_delivery {delivery_id} does not exist")
+    await delivery.fetch_related("event")
     at = clock.now()
     if delivery.lease_until is not None and delivery.lease_until > at:
         raise Conflict(f"webhook_delivery {delivery_id} is being attempted right now; retry later")
