@@ -107,6 +107,7 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
             secret=settings.secret_key,
             plan=args.plan,
             rate_limit=args.rate_limit,
+            allowed_ips=args.allow_ip,
         ),
     )
     if args.json:
@@ -119,6 +120,7 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
                     "tenant": minted.tenant_slug,
                     "environment": minted.key.environment,
                     "role": minted.key.role,
+                    "allowed_ips": minted.key.allowed_ips,
                     "expires_at": isoformat(minted.key.expires_at),
                 }
             )
@@ -252,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
         dest="rate_limit",
         metavar="N",
         help="a negotiated per-minute limit for the tenant, 1 to 1000000 (overrides the plan)",
+    )
+    create.add_argument(
+        "--allow-ip",
+        action="append",
+        dest="allow_ip",
+        default=[],
+        metavar="CIDR",
+        help="accept requests with this key only from this IPv4/IPv6 address or CIDR "
+        "(repeatable; none: any address)",
     )
     create.add_argument(
         "--json", action="store_true", help="print a JSON object instead of the bare token"

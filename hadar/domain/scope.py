@@ -34,6 +34,7 @@ class Scope:
     key_id: str | None = None
     rate_limit: int = 60
     trace_id: str | None = None  # the request's trace id, recorded with what it changes
+    allowed_ips: tuple[str, ...] = ()  # the key's IP allow-list (CIDRs); empty: any address
 
     def require_write(self, resource: str) -> None:
         """Raise Forbidden unless this role may change `resource`."""

@@ -55,6 +55,8 @@ class ApiKey(Model):
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
+    # Addresses or CIDRs a request must come from (SPEC 4); empty: any address.
+    allowed_ips: fields.Field[list[str]] = fields.JSONField(default=list)
 
     class Meta:
         table = "api_keys"

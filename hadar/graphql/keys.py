@@ -15,6 +15,7 @@ from hadar.services import keys
 
 ApiKey = object_type(keys.ApiKeyOut, interfaces=(Node,))
 ApiKeyCreateInput = input_type(keys.KeyCreate, "ApiKeyCreateInput")
+ApiKeyUpdateInput = input_type(keys.KeyUpdate, "ApiKeyUpdateInput", optional=True)
 
 
 def key_of(row: ApiKeyRow) -> Any:
@@ -55,6 +56,16 @@ class Mutation:
         return CreateApiKeyPayload(
             api_key=key_of(minted.key), token=minted.token, tenant=minted.tenant_slug
         )
+
+    @mutation(
+        keys.UPDATE,
+        "Rename a key or replace its IP allow-list (admin; REST: PATCH /api/v1/api_keys/{id}).",
+    )
+    async def update_api_key(
+        self, info: Info[Context, None], id: strawberry.ID, input: ApiKeyUpdateInput
+    ) -> ApiKey:
+        row = await keys.update_key(scope=info.context.scope, key_id=str(id), data=as_body(input))
+        return key_of(row)
 
     @mutation(
         keys.REVOKE, "Revoke an API key at once (admin; REST: POST /api/v1/api_keys/{id}/revoke)."

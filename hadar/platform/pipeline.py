@@ -23,8 +23,10 @@ from typing import Any, Protocol
 import orjson
 from starlette.requests import Request
 
+from hadar.domain import addresses
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import (
+    Forbidden,
     HadarError,
     InvalidApiKey,
     PayloadTooLarge,
@@ -226,11 +228,16 @@ def _headers_or_refuse(verdict: Any) -> dict[str, str]:
 
 
 async def authenticate(runtime: Runtime, incoming: Incoming) -> Scope:
-    """The caller's scope; Unauthorized/InvalidApiKey (metered by address) otherwise."""
+    """The caller's scope; Unauthorized/InvalidApiKey, or Forbidden from an address outside the
+    key's allow-list (each metered by address), before anything else runs."""
     try:
         token = tokens.parse_bearer(incoming.headers.get("authorization"))
         scope = await runtime.authenticate(token)
-    except (Unauthorized, InvalidApiKey) as err:
+        if not addresses.allowed(incoming.client, scope.allowed_ips):
+            raise Forbidden(
+                f"this key does not accept requests from {incoming.client} (IP allow-list)"
+            )
+    except (Unauthorized, InvalidApiKey, Forbidden) as err:
         err.headers.update(await meter_anonymous(runtime, incoming.client))
         raise
     return dataclasses.replace(scope, trace_id=incoming.trace_id)

@@ -25,6 +25,11 @@ async def list_(call: Call) -> tuple[int, Any]:
     return 200, page_body(page, keys.present_key)
 
 
+async def update(call: Call) -> tuple[int, Any]:
+    key = await keys.update_key(scope=call.scope, key_id=call.params["key_id"], data=call.body)
+    return 200, keys.present_key(key)
+
+
 async def revoke(call: Call) -> tuple[int, Any]:
     key = await keys.revoke_key(scope=call.scope, key_id=call.params["key_id"])
     return 200, keys.present_key(key)
@@ -60,6 +65,19 @@ ROUTES = [
         query=PageQuery,
         response=keys.ApiKeyListOut,
         description="Keys of the caller's environment.",
+    ),
+    RouteSpec(
+        "PATCH",
+        "/api_keys/{key_id}",
+        update,
+        keys.UPDATE,
+        "Rename a key or replace its IP allow-list (admin)",
+        TAG,
+        body=keys.KeyUpdate,
+        response=keys.ApiKeyOut,
+        description="`allowed_ips` replaces the whole list; `[]` accepts any address again. "
+        "Effective on the key's very next request, on every instance.",
+        example={"allowed_ips": ["203.0.113.0/24", "2001:db8::/32"]},
     ),
     RouteSpec(
         "POST",

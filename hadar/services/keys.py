@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 import pydantic
 
 from hadar import clock
-from hadar.domain.rows import as_datetime, fetch_sql
+from hadar.domain import addresses
+from hadar.domain.rows import as_datetime, as_json, fetch_sql
 from hadar.domain.scope import Operation, Scope
 from hadar.domain.tenants import PLAN_LIMITS, ApiKey, Environment, Plan, Role, Tenant
 from hadar.errors import Forbidden, InvalidApiKey, NotFound, ValidationError
@@ -19,7 +20,7 @@ from hadar.ids import looks_like, new_id
 from hadar.pagination import Page
 from hadar.platform import tokens
 from hadar.services import audit
-from hadar.services.listing import binding, newest_first, scoped
+from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
@@ -27,6 +28,20 @@ KEY_TTL = timedelta(days=90)
 CREATE = Operation("api_keys.create", "api_keys", mutation=True, shown_once=("token",))
 LIST = Operation("api_keys.list", "api_keys")
 REVOKE = Operation("api_keys.revoke", "api_keys", mutation=True)
+UPDATE = Operation("api_keys.update", "api_keys", mutation=True)
+AllowList = Annotated[
+    list[Annotated[str, pydantic.Field(min_length=1, max_length=64)]],
+    pydantic.Field(
+        max_length=addresses.MAX_ENTRIES,
+        description="IPv4/IPv6 addresses or CIDRs requests must come from; empty: any.",
+    ),
+]
+
+
+def _allow_list(value: list[str] | None) -> list[str] | None:
+    return None if value is None else addresses.normalise_allow_list(value)
+
+
 EnvironmentName = Literal[tuple(e.value for e in Environment)]  # type: ignore[valid-type]
 RoleName = Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -46,6 +61,18 @@ class KeyCreate(Strict):
     )
     name: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
     expires_in_seconds: int | None = pydantic.Field(default=None, ge=60, le=90 * 86400)
+    allowed_ips: AllowList | None = None
+
+    _ips = pydantic.field_validator("allowed_ips")(_allow_list)
+
+
+class KeyUpdate(Strict):
+    """What may change on a key: its name and its IP allow-list."""
+
+    name: str | None = pydantic.Field(default=None, min_length=1, max_length=200)
+    allowed_ips: AllowList | None = None
+
+    _ips = pydantic.field_validator("allowed_ips")(_allow_list)
 
 
 class ApiKeyOut(Out):
@@ -57,6 +84,7 @@ class ApiKeyOut(Out):
     role: RoleName  # type: ignore[valid-type]
     name: str | None
     last4: Annotated[str, pydantic.Field(min_length=4, max_length=4)]
+    allowed_ips: list[str] = pydantic.Field(description="CIDRs requests must come from; [] any")
     created_at: Timestamp
     expires_at: Timestamp
     revoked_at: Timestamp | None
@@ -123,6 +151,7 @@ async def _mint(
     secret: str,
     name: str | None = None,
     ttl: timedelta = KEY_TTL,
+    allowed_ips: list[str] | None = None,
 ) -> MintedKey:
     at = clock.now()
     token = tokens.generate(environment)
@@ -136,6 +165,7 @@ async def _mint(
         last4=token[-4:],
         created_at=at,
         expires_at=at + ttl,
+        allowed_ips=allowed_ips or [],
     )
     return MintedKey(key=key, token=token, tenant_slug=tenant.slug)
 
@@ -148,14 +178,21 @@ async def mint_for_tenant(
     secret: str,
     plan: str | None = None,
     rate_limit: int | None = None,
+    allowed_ips: list[str] | None = None,
 ) -> MintedKey:
     """Operator path (CLI): create the tenant if missing and mint a key for it."""
     if environment not in tokens.PREFIXES:
         raise ValidationError("env must be live or test", field="env")
     if role not in {"admin", "agent", "viewer"}:
         raise ValidationError("role must be admin, agent or viewer", field="role")
+    try:
+        ips = addresses.normalise_allow_list(allowed_ips or [])
+    except ValueError as err:
+        raise ValidationError(f"allow-ip {err}", field="allow_ip") from None
     tenant = await ensure_tenant(slug=slug, plan=plan, rate_limit=rate_limit)
-    return await _mint(tenant=tenant, environment=environment, role=role, secret=secret)
+    return await _mint(
+        tenant=tenant, environment=environment, role=role, secret=secret, allowed_ips=ips
+    )
 
 
 async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
@@ -179,6 +216,7 @@ async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
         secret=secret,
         name=spec.name,
         ttl=ttl,
+        allowed_ips=spec.allowed_ips,
     )
     await audit.record(scope=scope, action="api_key.created", object_id=minted.key.id)
     return minted
@@ -194,6 +232,23 @@ async def list_keys(
     return await newest_first(
         query, binding=binding(scope, "api_keys"), limit=spec.limit, cursor=spec.cursor
     )
+
+
+async def update_key(*, scope: Scope, key_id: str, data: Any) -> ApiKey:
+    """Rename a key or replace its IP allow-list (effective on its next request)."""
+    scope.require_write("api_keys")
+    spec = parse(KeyUpdate, data, root="api_key")
+    key = await get_in_scope(
+        ApiKey, scope=scope, prefix="key", object_id=key_id, noun="api_key", lock=True
+    )
+    given = spec.model_fields_set
+    if "allowed_ips" in given:
+        key.allowed_ips = spec.allowed_ips or []
+    if "name" in given:
+        key.name = spec.name
+    await key.save(update_fields=[f for f in ("allowed_ips", "name") if f in given] or None)
+    await audit.record(scope=scope, action="api_key.updated", object_id=key.id)
+    return key
 
 
 async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
@@ -216,7 +271,8 @@ async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
 
 _AUTH_SQL = (
     "SELECT k.id, k.tenant_id, k.environment, k.role, k.token_hash, k.expires_at, k.revoked_at,"
-    " t.plan, t.rate_limit_override FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+    " k.allowed_ips, t.plan, t.rate_limit_override FROM api_keys k"
+    " JOIN tenants t ON t.id = k.tenant_id"
     " WHERE k.token_hash = {}"
 )
 
@@ -241,6 +297,7 @@ async def authenticate(*, token: str, secret: str) -> Scope:
         role=key["role"],
         key_id=key["id"],
         rate_limit=key["rate_limit_override"] or plan_limit,
+        allowed_ips=tuple(as_json(key["allowed_ips"]) or ()),
     )
 
 
@@ -253,6 +310,7 @@ def present_key(key: ApiKey, *, token: str | None = None, tenant_slug: str | Non
         "role": key.role,
         "name": key.name,
         "last4": key.last4,
+        "allowed_ips": list(key.allowed_ips or []),
         "created_at": clock.isoformat(key.created_at),
         "expires_at": clock.isoformat(key.expires_at),
         "revoked_at": clock.isoformat(key.revoked_at) if key.revoked_at else None,

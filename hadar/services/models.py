@@ -2,8 +2,9 @@
 
 An output model is the one declaration of a resource's public shape: the OpenAPI document
 renders it, the GraphQL schema derives its object type from it (hadar.graphql.derive), and
-tests/api/test_openapi.py checks real answers of every route against the document. Markers below tell those readers what plain pydantic
-types cannot say (a 64-bit integer, an id, a timestamp).
+tests/api/test_openapi.py checks real answers of every route against the document. Markers
+below tell those readers what plain pydantic types cannot say (a 64-bit integer, an id, a
+timestamp).
 """
 
 from __future__ import annotations

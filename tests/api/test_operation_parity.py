@@ -72,6 +72,14 @@ SCENARIOS: dict[str, Twin] = {
             {},
         ),
     ),
+    "api_keys.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/api_keys/{ids['key']}", {"allowed_ips": ["10.0.0.0/8"]}),
+        lambda ids: (
+            'mutation($id: ID!) { updateApiKey(id: $id, input: {allowedIps: ["10.0.0.0/8"]})'
+            " { id allowedIps } }",
+            {"id": ids["key"]},
+        ),
+    ),
     "api_keys.revoke": Twin(
         lambda ids: ("POST", f"/api/v1/api_keys/{ids['key']}/revoke", None),
         lambda ids: ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", {"id": ids["key"]}),
