@@ -12,6 +12,8 @@ from typing import Any
 
 from hadar.db import close_db, open_db
 from hadar.errors import HadarError
+from hadar.observability.config import ObservabilityConfig  # observability
+from hadar.observability.logs import configure_logging, logging_config  # observability
 from hadar.settings import Settings
 
 
@@ -41,10 +43,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hadar.migrate import migrate
+    from hadar.observability import metrics  # observability
 
     asyncio.run(migrate(settings.database_url))
     # Read by the app's lifespan (hadar.webhooks.runner): one webhook worker per server process.
     os.environ["HADAR_INPROCESS_WORKER"] = "0" if args.no_worker else "1"
+    metrics.prepare_multiprocess(args.workers)  # observability: workers sum their counts
     uvicorn.run(
         "hadar.app:create_app",
         factory=True,
@@ -53,16 +57,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level="info",
         proxy_headers=True,
+        # observability: each worker logs through our handler; our access line replaces
+        # uvicorn's, which would write raw URLs (query strings included)
+        log_config=logging_config(ObservabilityConfig.from_env().log_format),
+        access_log=False,
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
-
     from hadar.webhooks.runner import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(
         run_worker(
             settings,
@@ -189,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(ObservabilityConfig.from_env().log_format)  # observability
     settings = Settings.from_env()
     try:
         return int(args.func(args, settings))

@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from hadar import observability  # observability
 from hadar.errors import HadarError, PayloadTooLarge, ValidationError
 from hadar.graphql import errors
 from hadar.graphql.context import Context, Exchange
@@ -30,6 +31,7 @@ from hadar.graphql.plan import plan_of
 from hadar.graphql.schema import schema
 from hadar.platform import access, idempotency
 from hadar.platform.runtime import Runtime
+from hadar.platform.tracing import current_trace_id  # observability
 
 log = logging.getLogger("hadar.graphql")
 IDE_HTML = (Path(__file__).resolve().parents[1] / "static" / "graphiql.html").read_text("utf-8")
@@ -58,8 +60,9 @@ class HadarGraphQL(GraphQL[Context, None]):
         request = Request(scope, receive)
         try:
             response = await self.respond(request)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error in /graphql")
+            observability.report_internal(exc, current_trace_id())  # observability
             response = self.error_response(HadarError(), {})
         await response(scope, receive, send)
 
@@ -77,6 +80,7 @@ class HadarGraphQL(GraphQL[Context, None]):
                 client=_client(request),
                 fail_closed=plan.fail_closed,
             )
+            observability.annotate(request.scope, tenant_id=scope.tenant_id, key_id=scope.key_id)
             request.state.exchange = exchange = Exchange(plan=plan, scope=scope, runtime=runtime)
             if not (plan.mutation and request.method == "POST"):
                 return self._response(await self._execute(request), headers)

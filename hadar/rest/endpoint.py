@@ -15,10 +15,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hadar import observability  # observability
 from hadar.domain.scope import Scope
 from hadar.errors import HadarError
 from hadar.platform import access, idempotency
 from hadar.platform.runtime import Runtime
+from hadar.platform.tracing import current_trace_id  # observability
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
 from hadar.rest.parsing import parse_json, read_body
 
@@ -82,6 +84,7 @@ def endpoint(
                 client=client_address(request),
                 fail_closed=fail_closed,
             )
+            observability.annotate(request.scope, tenant_id=scope.tenant_id, key_id=scope.key_id)
             if not mutation:
                 status, data = await handler(Call(request, scope, None, runtime))
                 return json_response(status, data_body(data), headers)
@@ -119,8 +122,9 @@ def endpoint(
             return json_response(outcome.status, outcome.body, headers)
         except HadarError as err:
             return error_response(err, headers)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error in %s %s", request.method, request.url.path)
+            observability.report_internal(exc, current_trace_id())  # observability
             return error_response(HadarError(), headers)
 
     return run
