@@ -45,6 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hadar.migrate import migrate
     from hadar.observability import metrics  # observability
 
+    configure_logging(ObservabilityConfig.from_env().log_format)  # observability
     asyncio.run(migrate(settings.database_url))
     # Read by the app's lifespan (hadar.webhooks.runner): one webhook worker per server process.
     os.environ["HADAR_INPROCESS_WORKER"] = "0" if args.no_worker else "1"
@@ -68,6 +69,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from hadar.webhooks.runner import run_worker
 
+    configure_logging(ObservabilityConfig.from_env().log_format)  # observability
     asyncio.run(
         run_worker(
             settings,
@@ -194,7 +196,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(ObservabilityConfig.from_env().log_format)  # observability
     settings = Settings.from_env()
     try:
         return int(args.func(args, settings))

@@ -21,8 +21,16 @@ from hadar.observability.redaction import scrub
 from hadar.platform.tracing import current_trace_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s trace_id=%(trace_id)s %(message)s"
-# Loggers that would write raw URLs (query strings carry provider tokens) or per-request noise.
-QUIET = {"httpx": "WARNING", "httpcore": "WARNING", "uvicorn.access": "WARNING"}
+# Loggers that would write raw URLs (query strings carry provider tokens), SQL parameters
+# (phones, e-mails) even when the root is at DEBUG, or a second access log.
+QUIET = {
+    "httpx": "WARNING",
+    "httpcore": "WARNING",
+    "tortoise.db_client": "INFO",
+    "aiosqlite": "INFO",
+    "asyncpg": "INFO",
+    "uvicorn.access": "WARNING",
+}
 _TRACEBACKS = logging.Formatter()
 
 

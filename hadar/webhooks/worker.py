@@ -155,7 +155,9 @@ class Worker:
                 worker=self.name,
                 terminal=terminal,
             )
-            observability.count_delivery(self._outcome(row, result, terminal))  # observability
+            outcome = self._outcome(row, result, terminal)  # observability (three lines)
+            observability.count_delivery(outcome)
+            log.info("delivery %s of %s to %s: %s", row.id, event.type, endpoint.id, outcome)
         except asyncio.CancelledError:
             raise
         except Exception:
