@@ -27,6 +27,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bhdr_(live|test)_[0-9A-Za-z]{4,}"), rf"hdr_\1_{REDACTED}"),
     (re.compile(r"\bwhsec_[A-Za-z0-9_\-+/=]{4,}"), f"whsec_{REDACTED}"),
     (re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_`~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), REDACTED),
+    # The same, percent-encoded in a URL (`aisha%40example.com`, `%2B971501234567`).
+    (re.compile(r"(?i)[A-Za-z0-9._~-]+%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), REDACTED),
+    (re.compile(r"(?i)%2B[1-9]\d{6,14}\b"), REDACTED),
     # E.164 (`+971501234567`) and the same written with spaces or dashes (`+971 50 123 4567`).
     (re.compile(r"\+[1-9](?:[ -]?\d){6,14}\b"), REDACTED),
 )
