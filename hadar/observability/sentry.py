@@ -36,6 +36,10 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
             kept["url"] = scrub(request["url"].split("?", 1)[0])
         event["request"] = kept
     event.pop("user", None)
+    meta = event.get("_meta")
+    if isinstance(meta, dict):  # annotations about the request fields dropped above
+        meta.pop("request", None)
+        meta.pop("user", None)
     for value in (event.get("exception") or {}).get("values") or ():
         for frame in (value.get("stacktrace") or {}).get("frames") or ():
             frame.pop("vars", None)
@@ -58,7 +62,8 @@ def configure_sentry(dsn: str | None) -> bool:
         return True
     sentry_sdk.init(
         dsn=dsn,
-        send_default_pii=False,
+        # No PII by default: sentry-sdk 2.7x deprecates `send_default_pii=False` (warning) and is
+        # off unless asked; leaving it unset also keeps its own EventScrubber on.
         include_local_variables=False,
         max_request_body_size="never",
         # Only what we chose: no logging events (internal errors are captured explicitly, with
