@@ -29,6 +29,7 @@ def json_log() -> Iterator[Lines]:
     """The JSON lines our handler writes (every logger, INFO and up) while the test runs."""
     stream = io.StringIO()
     handler = logs.install_filters(logging.StreamHandler(stream), "json")
+    handler.setLevel(logging.INFO)  # what `hadar serve` writes (the suite capture opens DEBUG)
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
@@ -79,7 +80,7 @@ class Sink:
         sink = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 if self.headers.get("content-encoding") == "gzip":
                     body = gzip.decompress(body)
