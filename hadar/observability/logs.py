@@ -84,12 +84,18 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(_JsonFormatter):
-    """{"level", "logger", "message", "trace_id", "tenant", "key_id", extras…, "timestamp"}."""
+    """{"level", "logger", "message", "pid", "trace_id", "tenant", "key_id", extras…,
+    "timestamp"}; the pid tells `hadar serve --workers N` processes apart."""
 
     def __init__(self) -> None:
         super().__init__(
-            ["levelname", "name", "message"],
-            rename_fields={"levelname": "level", "name": "logger", "exc_info": "traceback"},
+            ["levelname", "name", "message", "process"],
+            rename_fields={
+                "levelname": "level",
+                "name": "logger",
+                "process": "pid",
+                "exc_info": "traceback",
+            },
             timestamp=True,
         )
 

@@ -13,7 +13,6 @@ all workers' counters and histograms. Breaker states are the scraped process's o
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import hmac
 import logging
@@ -94,17 +93,14 @@ def set_breaker_states_provider(provider: BreakerStates | None) -> None:
 
 
 def prepare_multiprocess(workers: int) -> str | None:
-    """Before uvicorn starts N > 1 workers: a clean PROMETHEUS_MULTIPROC_DIR (a fresh temp dir
-    unless the operator names one), inherited by every worker. None for one worker."""
+    """Before uvicorn starts N > 1 workers: a fresh, empty PROMETHEUS_MULTIPROC_DIR inherited by
+    every worker, unless the operator names one (then emptying it between runs is theirs to do:
+    a `hadar worker` on the same host may be writing its counts there). None for one worker."""
     path = os.environ.get(MULTIPROC_ENV)
-    if workers <= 1 and not path:
-        return None
-    if not path:
-        path = tempfile.mkdtemp(prefix="hadar-metrics-")
-        os.environ[MULTIPROC_ENV] = path
-    os.makedirs(path, exist_ok=True)
-    for stale in glob.glob(os.path.join(path, "*.db")):  # counts of a previous run
-        os.unlink(stale)
+    if path or workers <= 1:
+        return path
+    path = tempfile.mkdtemp(prefix="hadar-metrics-")
+    os.environ[MULTIPROC_ENV] = path
     return path
 
 
