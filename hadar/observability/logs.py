@@ -14,7 +14,7 @@ import logging.config
 import sys
 from typing import Any, TextIO
 
-from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from hadar.observability.context import current_caller
 from hadar.observability.redaction import scrub
@@ -83,7 +83,7 @@ class TextFormatter(logging.Formatter):
         return TEXT_FORMAT % values
 
 
-class JsonFormatter(_JsonFormatter):
+class JsonFormatter(OrjsonFormatter):  # orjson: half the cost of the stdlib encoder
     """{"level", "logger", "message", "pid", "trace_id", "tenant", "key_id", extras…,
     "timestamp"}; the pid tells `hadar serve --workers N` processes apart."""
 
