@@ -14,6 +14,7 @@ import logging.config
 import sys
 from typing import Any, TextIO
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from hadar.observability.context import current_caller
@@ -96,6 +97,8 @@ class JsonFormatter(OrjsonFormatter):  # orjson: half the cost of the stdlib enc
                 "process": "pid",
                 "exc_info": "traceback",
             },
+            # uvicorn's `color_message` repeats the message with terminal escapes
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             timestamp=True,
         )
 

@@ -130,7 +130,7 @@ def test_serve_logging_config_routes_uvicorn_through_our_json_handler() -> None:
 import logging, logging.config
 from hadar.observability.logs import logging_config
 logging.config.dictConfig(logging_config("json"))
-logging.getLogger("uvicorn.error").info("Started server process")
+logging.getLogger("uvicorn.error").info("Started server process", extra={"color_message": "x"})
 logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /x?token=abc HTTP/1.1" 200')
 logging.getLogger("httpx").info("HTTP Request: POST https://api.ultramsg.com/x?token=abc")
 logging.getLogger("tortoise.db_client").debug("INSERT ... ['+971501234567']")
@@ -139,6 +139,7 @@ logging.getLogger("tortoise.db_client").debug("INSERT ... ['+971501234567']")
         [sys.executable, "-c", script], capture_output=True, timeout=60, check=True
     )
     (line,) = [json.loads(text) for text in done.stderr.decode().splitlines()]
+    assert "color_message" not in line
     assert (line["logger"], line["message"], line["trace_id"]) == (
         "uvicorn.error",
         "Started server process",
