@@ -24,6 +24,10 @@ from hadar.db import tortoise_config
 from hadar.domain.scope import Scope as Caller
 from hadar.errors import HadarError, NotFound, ServiceUnavailable
 from hadar.graphql.view import graphql_endpoint
+from hadar.observability.access import AccessMiddleware  # observability
+from hadar.observability.config import ObservabilityConfig  # observability
+from hadar.observability.metrics import metrics_endpoint  # observability
+from hadar.observability.sentry import configure_sentry, report_internal  # observability
 from hadar.openapi.pages import docs_routes
 from hadar.platform import maintenance
 from hadar.platform.guard import Guard
@@ -69,8 +73,9 @@ class TraceMiddleware:
 
         try:
             await self.app(scope, receive, send_with_trace)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error (trace_id=%s)", trace_id)
+            report_internal(exc, trace_id)  # observability
             if started:
                 raise
             response = json_response(500, error_body(HadarError(), trace_id))
@@ -142,13 +147,22 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return await anonymous(request, HadarError())
 
 
+async def unknown_route(request: Request) -> Response:
+    """The answer to a path no route takes (`/metrics` without its token answers the same)."""
+    return await not_found(request, HTTPException(404))
+
+
 def build_store(settings: Settings) -> Store:
     return RedisStore(settings.redis_url) if settings.redis_url else MemoryStore()
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The ASGI app: REST under /api/v1 (+ aliases), health, static assets."""
+def create_app(
+    settings: Settings | None = None, observability: ObservabilityConfig | None = None
+) -> Starlette:
+    """The ASGI app: REST under /api/v1 (+ aliases), health, metrics, static assets."""
     settings = settings or Settings.from_env()
+    observability = observability or ObservabilityConfig.from_env()  # observability
+    configure_sentry(observability.sentry_dsn)  # observability: before routes are built
     pagination.configure(settings.secret_key)
     secretbox.configure(settings.secret_key)
     store = build_store(settings)
@@ -177,6 +191,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", public(healthz), methods=["GET"]),
         Route("/readyz", public(readyz), methods=["GET"]),
+        Route(  # observability
+            "/metrics",
+            metrics_endpoint(token=observability.metrics_token, refuse=unknown_route, serve=public),
+            methods=["GET"],
+        ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *api_routes(),
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
@@ -185,7 +204,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(TraceMiddleware)],
+        # Security headers outermost; the access line inside the trace, so it carries the trace id.
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(TraceMiddleware),
+            Middleware(AccessMiddleware),  # observability
+        ],
         exception_handlers={HTTPException: not_found},
     )
     app.state.runtime = runtime

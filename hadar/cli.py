@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import textwrap
@@ -14,6 +15,8 @@ from typing import Any
 from hadar import __version__
 from hadar.db import close_db, open_db
 from hadar.errors import HadarError
+from hadar.observability.config import ObservabilityConfig  # observability
+from hadar.observability.logs import configure_logging, logging_config  # observability
 from hadar.settings import ALL_COMMANDS, ENVIRONMENT, Settings, StartupError
 
 
@@ -43,11 +46,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from hadar.migrate import migrate
+    from hadar.observability import metrics  # observability
     from hadar.serving import LimitedHttpToolsProtocol
 
+    configure_logging(ObservabilityConfig.from_env().log_format)  # observability
     asyncio.run(migrate(settings.database_url))
     # Read by the app's lifespan (hadar.webhooks.runner): one webhook worker per server process.
     os.environ["HADAR_INPROCESS_WORKER"] = "0" if args.no_worker else "1"
+    metrics.prepare_multiprocess(args.workers)  # observability: workers sum their counts
     uvicorn.run(
         "hadar.app:create_app",
         factory=True,
@@ -57,16 +63,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="info",
         proxy_headers=True,
         http=LimitedHttpToolsProtocol,  # httptools with the 32 KiB request-head limit
+        # observability: each worker logs through our handler; our access line replaces
+        # uvicorn's, which would write raw URLs (query strings included)
+        log_config=logging_config(ObservabilityConfig.from_env().log_format),
+        access_log=False,
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
-
     from hadar.webhooks.runner import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(ObservabilityConfig.from_env().log_format)  # observability
     # While the database is down asyncpg's pool logs a traceback per reconnect; the worker
     # already says so in one line per retry.
     logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

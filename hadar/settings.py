@@ -74,6 +74,26 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "(uvicorn's) proxies whose `X-Forwarded-For` gives the client address",
         frozenset({"serve"}),
     ),
+    Variable(
+        "HADAR_LOG_FORMAT",
+        "`text` (`json` in `docker/compose.yaml`)",
+        "`json`: one JSON object a line, each with `trace_id`, tenant and key id; see "
+        "[Operations](#operations-logs-sentry-metrics)",
+        frozenset({"serve", "worker"}),
+    ),
+    Variable(
+        "HADAR_SENTRY_DSN",
+        "unset: off",
+        "report every `internal_error` (and provider circuit-breaker openings) to Sentry, "
+        "tagged with the `trace_id`, personal data scrubbed",
+        frozenset({"serve"}),
+    ),
+    Variable(
+        "HADAR_METRICS_TOKEN",
+        "unset: `/metrics` answers 404",
+        "serve Prometheus metrics at `GET /metrics` to `Authorization: Bearer <this token>`",
+        frozenset({"serve"}),
+    ),
 )
 
 

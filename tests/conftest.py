@@ -18,9 +18,29 @@ from hadar.db import close_db, open_db
 from hadar.migrate import migrate
 from hadar.services import keys
 from hadar.settings import Settings
+from tests import leakcheck  # observability
 from tests.dbutil import create_database, drop_database
 
 SECRET = "test-secret-key-0123456789-abcdefghij"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leakcheck.start()  # observability: every log record of the run, through our filters
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """observability: fail the run when a test's phone, e-mail or token reached the logs."""
+    captured, offending = leakcheck.finish()
+    if not offending:
+        leakcheck.PATH.unlink(missing_ok=True)
+        return
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", "personal data or secrets in the logs", red=True)
+        reporter.write_line(f"{len(offending)} of {captured} lines (all in {leakcheck.PATH}):")
+        for line in offending[:20]:
+            reporter.write_line(line)
 
 
 def database_url(tmp: Path) -> str:
@@ -116,4 +136,5 @@ def lead_body(**over: Any) -> dict[str, Any]:
     n = uuid.uuid4().int % 10_000_000
     body = {"name": "Aisha Khan", "phone": f"+97150{n:07d}", "source": "bayut"}
     body.update(over)
+    leakcheck.remember(body.get("phone"), body.get("email"))  # observability
     return body

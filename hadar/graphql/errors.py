@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError
 
+from hadar import observability  # observability
 from hadar.errors import HadarError, ValidationError
 from hadar.platform.tracing import current_trace_id
 
@@ -68,6 +69,7 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
                 current_trace_id(),
                 exc_info=original,
             )
+            observability.report_internal(original, current_trace_id())  # observability
 
 
 def request_error_body(err: HadarError) -> bytes:

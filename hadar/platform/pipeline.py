@@ -16,13 +16,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
 
+from hadar import observability
 from hadar.domain import addresses
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import (
@@ -96,6 +97,7 @@ class Incoming:
     headers: Mapping[str, str]  # lower-case names
     client: str
     trace_id: str
+    asgi: MutableMapping[str, Any] = field(default_factory=dict)  # the ASGI scope (access log)
 
     @classmethod
     def of(cls, request: Request, path: str) -> Incoming:
@@ -106,6 +108,7 @@ class Incoming:
             headers=request.headers,
             client=client_address(request),
             trace_id=current_trace_id() or "",
+            asgi=request.scope,
         )
 
 
@@ -240,6 +243,7 @@ async def authenticate(runtime: Runtime, incoming: Incoming) -> Scope:
     except (Unauthorized, InvalidApiKey, Forbidden) as err:
         err.headers.update(await meter_anonymous(runtime, incoming.client))
         raise
+    observability.annotate(incoming.asgi, tenant_id=scope.tenant_id, key_id=scope.key_id)
     return dataclasses.replace(scope, trace_id=incoming.trace_id)
 
 
@@ -279,8 +283,9 @@ async def run(
         outcome = await _perform(runtime, incoming, exchange, surface, execute)
     except HadarError as err:
         outcome = _rendered(surface, err)
-    except Exception:
+    except Exception as exc:
         log.exception("unhandled error in %s %s", incoming.method, incoming.path)
+        observability.report_internal(exc, incoming.trace_id)
         outcome = surface.render_error(HadarError())
     outcome.headers = {**headers, **outcome.headers}
     return outcome

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from hadar import secretbox
+from hadar import (
+    observability,  # observability
+    secretbox,
+)
 from hadar.domain.webhooks import Delivery
+from hadar.platform.tracing import set_trace_id  # observability
 from hadar.services.webhooks import signing_secrets
 from hadar.webhooks import delivery, queue, signing, urls
 
@@ -142,6 +146,9 @@ class Worker:
         self._wake.set()
 
     async def _attempt(self, row: Delivery, token: str) -> None:
+        # observability: each attempt is its own task, so this tags only its own log lines; the
+        # delivery id (X-Hadar-Delivery, the same on every retry) finds a delivery's whole history
+        set_trace_id(row.id)
         try:
             terminal = not row.endpoint.enabled
             if terminal:
@@ -156,11 +163,24 @@ class Worker:
                 worker=self.name,
                 terminal=terminal,
             )
+            outcome = self._outcome(row, result, terminal)  # observability (three lines)
+            observability.count_delivery(outcome)
+            log.info(
+                "delivery %s of %s to %s: %s", row.id, row.event.type, row.endpoint.id, outcome
+            )
         except asyncio.CancelledError:
             raise
         except Exception:
             # The lease will lapse and another attempt follow; nothing is lost.
             log.exception("webhook worker %s: delivery %s failed to record", self.name, row.id)
+            observability.count_delivery("unrecorded")  # observability
+
+    def _outcome(self, row: Delivery, result: queue.AttemptResult, terminal: bool) -> str:
+        """observability: succeeded, retrying or failed (no retry left), as queue.finish decides."""
+        if result.ok:
+            return "succeeded"
+        spent = queue.next_wait(row.failures + 1, self.config.backoff_scale) is None
+        return "failed" if terminal or spent else "retrying"
 
     async def _post(self, row: Delivery) -> queue.AttemptResult:
         endpoint, event = row.endpoint, row.event
