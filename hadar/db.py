@@ -42,11 +42,12 @@ class DatabaseUnreachable(StartupError):
 
 
 def _where(database_url: str) -> str:
-    """`database_url` without its password: what an operator may see in a message."""
+    """Where `database_url` points, without its password: what an operator may see. Spelled
+    host, database and user apart (not `user@host`, which log redaction reads as an e-mail)."""
     parts = urlsplit(database_url)
-    user = f"{parts.username}@" if parts.username else ""
     port = parts.port or 5432
-    return f"{parts.scheme}://{user}{parts.hostname or 'localhost'}:{port}{parts.path}"
+    where = f"host {parts.hostname or 'localhost'}:{port}, database {parts.path.lstrip('/')}"
+    return where + (f", user {parts.username}" if parts.username else "")
 
 
 def _reason(exc: BaseException, database_url: str) -> str:
