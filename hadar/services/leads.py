@@ -199,8 +199,7 @@ def _rescore(lead: Lead) -> None:
 
 
 def _source_of(spec: _LeadFields) -> tuple[str, str | None]:
-    utm = spec.utm or {}
-    raw = spec.source or utm.get("utm_source") or utm.get("source")
+    raw = spec.source or normalise.utm_source(spec.utm or {})
     return normalise.normalise_source(raw) if raw else ("other", None)
 
 
