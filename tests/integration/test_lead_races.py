@@ -108,3 +108,29 @@ async def test_patches_and_merges_across_two_processes_all_land(cluster: Cluster
     async with httpx.AsyncClient(timeout=30) as client:
         await patch_race(client, urls, token)
         await merge_race(client, urls, token)
+
+
+async def test_a_merge_filling_an_email_that_another_lead_takes_meanwhile(
+    app_client: AppClient,
+) -> None:
+    """A merge fills a blank e-mail into the existing lead while another request creates a
+    lead with that very e-mail: whichever commits first keeps it, the other answers without
+    it, and neither is a 500 (the merge used to let the unique violation escape)."""
+    _app, client = await app_client()
+    headers = bearer((await mint()).token)
+    for n in range(ROUNDS * 2):
+        first = {"name": "Has a phone", "phone": lead_body()["phone"]}
+        r = await client.post(LEADS, json=first, headers=headers)
+        lead_id = r.json()["data"]["id"]
+        email = f"race-{n}-{lead_id[-8:].lower()}@example.com"
+        merge, other = await asyncio.gather(
+            client.post(LEADS, json={**first, "email": email}, headers=headers),
+            client.post(LEADS, json={**lead_body(), "email": email}, headers=headers),
+        )
+        assert merge.status_code == 200, merge.text
+        assert other.status_code in (200, 201), other.text
+        holders = (await client.get(LEADS, params={"limit": 100}, headers=headers)).json()
+        assert [i["id"] for i in holders["data"]["items"] if i["email"] == email] in (
+            [lead_id],
+            [other.json()["data"]["id"]],
+        )
