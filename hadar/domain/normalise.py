@@ -86,3 +86,10 @@ def check_utm_keys(raw: dict[str, str]) -> None:
                 f"has unknown key {key!r}; use utm_source, utm_medium, utm_campaign, utm_term "
                 "or utm_content (the utm_ prefix is optional)"
             )
+
+
+def utm_source(utm: dict[str, str]) -> str | None:
+    """The source a UTM object names, however its key is spelt (`utm_source`, `UTM_Source`,
+    `source`): the keys are kept as sent, so the lookup, not the data, ignores case."""
+    by_name = {key.lower(): value for key, value in utm.items()}
+    return by_name.get("utm_source") or by_name.get("source")

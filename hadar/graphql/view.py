@@ -72,6 +72,7 @@ async def graphql_endpoint(request: Request) -> Response:
     post = request.method == "POST"
 
     async def payload() -> Any:
+        pipeline.check_query_string(request.scope.get("query_string", b""))
         if not post:
             params = dict(request.query_params)
             for name, value in params.items():
@@ -82,6 +83,7 @@ async def graphql_endpoint(request: Request) -> Response:
         raw = await pipeline.read_limited(
             request.stream(), request.headers.get("content-length"), runtime.settings.max_body_bytes
         )
+        pipeline.check_content_type(request.headers.get("content-type"), raw)
         return _payload_of(pipeline.parse_json(raw))
 
     async def execute(exchange: pipeline.Exchange) -> Outcome:

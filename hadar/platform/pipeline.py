@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,18 +30,23 @@ from hadar.errors import (
     Forbidden,
     HadarError,
     InvalidApiKey,
-    PayloadTooLarge,
     RateLimited,
     Unauthorized,
-    ValidationError,
 )
 from hadar.platform import idempotency, tokens
 from hadar.platform.idempotency import Outcome
+from hadar.platform.payload import (  # re-exported: the surfaces read payloads through here
+    MAX_JSON_DEPTH as MAX_JSON_DEPTH,
+)
+from hadar.platform.payload import check_content_type as check_content_type
+from hadar.platform.payload import check_query_string as check_query_string
+from hadar.platform.payload import check_text as check_text
+from hadar.platform.payload import parse_json as parse_json
+from hadar.platform.payload import read_limited as read_limited
 from hadar.platform.runtime import Runtime
 from hadar.platform.tracing import current_trace_id
 
 log = logging.getLogger("hadar.pipeline")
-MAX_JSON_DEPTH = 32  # deeper bodies are refused before anything walks them recursively
 
 
 @dataclass(frozen=True)
@@ -130,65 +135,6 @@ class Exchange:
 PayloadReader = Callable[[], Awaitable[Any]]
 Planner = Callable[[Any], Plan]
 Executor = Callable[[Exchange], Awaitable[Outcome]]
-
-
-async def read_limited(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
-    """A request body of at most `limit` bytes (declared or streamed); 413 past it, without
-    reading further."""
-    if declared is not None:
-        try:
-            too_big = int(declared) > limit
-        except ValueError:
-            raise ValidationError(
-                "Content-Length is not a number", field="Content-Length"
-            ) from None
-        if too_big:
-            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def _walk(value: Any, depth: int) -> None:
-    if depth > MAX_JSON_DEPTH:
-        raise ValidationError(
-            f"the request body nests deeper than {MAX_JSON_DEPTH} levels", field="body"
-        )
-    if isinstance(value, dict):
-        for item in value.values():
-            _walk(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _walk(item, depth + 1)
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
-        raise ValidationError("the request body holds an integer beyond 64 bits", field="body")
-
-
-def check_text(value: str, field_name: str) -> str:
-    """`value` unless it holds NUL, which no database column may store (400 naming the field)."""
-    if "\x00" in value:
-        raise ValidationError(f"{field_name} must not contain NUL characters", field=field_name)
-    return value
-
-
-def parse_json(raw: bytes) -> Any:
-    """The JSON value of a body (None when empty): 400 for bad UTF-8 or JSON, integers beyond
-    64 bits or nesting deeper than MAX_JSON_DEPTH. (NUL is refused by the input models, which
-    can name the field.)"""
-    if not raw.strip():
-        return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else "not valid JSON"
-        raise ValidationError(f"the request body is {reason}", field="body") from None
-    _walk(value, 1)
-    return value
 
 
 def canonical(payload: Any) -> bytes:

@@ -14,13 +14,15 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hadar.errors import HadarError
+from hadar.errors import HadarError, NotFound, ValidationError
 from hadar.platform import pipeline
 from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
 from hadar.rest.parsing import query_model
 from hadar.rest.spec import RouteSpec
+
+MAX_PATH_PARAM = 200  # ids are ~31 characters; the idempotency record keeps paths of 500
 
 
 @dataclass
@@ -41,6 +43,16 @@ class Call:
     @property
     def params(self) -> dict[str, Any]:
         return self.request.path_params
+
+
+def check_path_params(params: dict[str, Any]) -> None:
+    """NotFound, before anything runs or is stored, for a path parameter no object can have:
+    every one is an id, so anything but up to MAX_PATH_PARAM printable ASCII characters (NUL,
+    bytes that were not UTF-8) names nothing, and is not worth remembering under a key."""
+    for value in params.values():
+        text = str(value)
+        if len(text) > MAX_PATH_PARAM or not all("!" <= c <= "~" for c in text):
+            raise NotFound("no object has this id")
 
 
 def canonical_path(request: Request) -> str:
@@ -76,6 +88,8 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
         runtime: Runtime = request.app.state.runtime
 
         async def payload() -> Any:
+            pipeline.check_query_string(request.scope.get("query_string", b""))
+            check_path_params(request.path_params)
             if not spec.mutation:
                 return None
             raw = await pipeline.read_limited(
@@ -83,9 +97,14 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
                 request.headers.get("content-length"),
                 runtime.settings.max_body_bytes,
             )
+            pipeline.check_content_type(request.headers.get("content-type"), raw)
             return pipeline.parse_json(raw)
 
         async def execute(exchange: pipeline.Exchange) -> Outcome:
+            if spec.body is None and exchange.payload not in (None, {}):
+                # Refused like an unknown field (here, so a used key still answers 409 first):
+                # ignoring it would run the action as if the client had asked for nothing more.
+                raise ValidationError("this route takes no request body", field="body")
             query = query_model(request, spec.query)
             status, data = await spec.handler(Call(request, exchange, runtime, query))
             return Outcome(status, data_body(data))

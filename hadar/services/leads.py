@@ -199,8 +199,7 @@ def _rescore(lead: Lead) -> None:
 
 
 def _source_of(spec: _LeadFields) -> tuple[str, str | None]:
-    utm = spec.utm or {}
-    raw = spec.source or utm.get("utm_source") or utm.get("source")
+    raw = spec.source or normalise.utm_source(spec.utm or {})
     return normalise.normalise_source(raw) if raw else ("other", None)
 
 
@@ -231,12 +230,14 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
     source, _ = _source_of(spec)
     if source not in lead.sources:
         lead.sources = [*lead.sources, source]
+    filled = []
     for field in ("phone", "email"):
         value = getattr(spec, field)
         if value and getattr(lead, field) is None:
             holder = await _scoped(scope).filter(**{field: value}).first()
             if holder is None:
                 setattr(lead, field, value)
+                filled.append(field)
     for field in ("budget_aed", "bedrooms", "area", "handover_horizon", "assigned_to", "utm"):
         value = getattr(spec, field)
         if value is not None and getattr(lead, field) is None:
@@ -249,7 +250,15 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
         }
     _rescore(lead)
     lead.updated_at = clock.now()
-    await lead.save()
+    try:
+        async with in_transaction():  # a savepoint, so the request's transaction survives
+            await lead.save()
+    except IntegrityError:
+        # A concurrent request gave a lead the phone or e-mail being filled in: it stays theirs.
+        for field in filled:
+            setattr(lead, field, None)
+        _rescore(lead)
+        await lead.save()
     await audit.record(scope=scope, action="lead.merged", object_id=lead.id)
     await events.emit(scope=scope, type="lead.updated", obj=present_lead(lead))
     return lead

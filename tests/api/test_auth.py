@@ -159,9 +159,18 @@ async def test_revoking_own_key_takes_effect_immediately(ws):
     assert r.status_code == 200, r.text
     r = await ws.request("GET", LEADS)
     assert_error(r, 401, "invalid_api_key")
-    row = await ApiKey.get(id=key_id)
-    assert row.revoked_at is not None
-    assert token  # the token itself is unchanged; only its key row is revoked
+    r = await ws.client.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"query": "{ leads { edges { cursor } } }"},
+    )
+    assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "invalid_api_key"
+    # The key is kept, revoked, for the record: another admin still lists it as it was.
+    ws.tokens.pop(("test", "admin"))
+    r = await ws.request("GET", KEYS, params={"limit": 100})
+    listed = {k["id"]: k for k in r.json()["data"]["items"]}
+    assert listed[key_id]["revoked_at"] is not None
+    assert listed[key_id]["last4"] == token[-4:]
 
 
 async def test_revoke_is_irreversible_and_repeatable(ws):
