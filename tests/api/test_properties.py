@@ -104,9 +104,7 @@ async def test_required_fields(ws: Workspace, missing: str) -> None:
     assert error_of(r, 400, "validation_error")["field"] == f"property.{missing}"
 
 
-async def test_reference_is_unique_per_tenant_and_environment(
-    ws: Workspace, client: Any
-) -> None:
+async def test_reference_is_unique_per_tenant_and_environment(ws: Workspace, client: Any) -> None:
     first = await create(ws, reference="MV-1204")
     r = await ws.request("POST", PROPS, json=prop_body(reference="MV-1204"))
     err = error_of(r, 409, "conflict")
