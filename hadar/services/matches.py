@@ -1,11 +1,11 @@
 """Matches: the `available` properties that fit a lead best, ranked by hadar.domain.matching.
 
-The ranking runs in SQL, for any number of leads in one statement: the domain's candidate
-criteria narrow the inventory on indexed columns (status, price, bedrooms), the same points
-are summed by CASE expressions, and a window function keeps each lead's best `limit` rows.
-Python then scores exactly those rows with `matching.match` for the reasons and the final
-order, so nothing but the winners leaves the database. The SQL and the Python scorer must
-agree: tests/api/test_matches.py checks them against each other on both databases.
+The ranking runs in SQL, for any number of leads in one statement: per lead, the domain's
+candidate criteria narrow the inventory on indexed columns (status, price, bedrooms), the
+table's points are summed by CASE expressions and a top-N sort keeps the best `limit` ids;
+only those rows are then read whole. Python scores exactly those rows with `matching.match`
+for the reasons and the final order. The SQL and the Python scorer must agree:
+tests/api/test_matches.py checks them against each other on both databases.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from hadar.services.validation import Query, parse
 MATCHES = Operation("leads.matches", "leads")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-NO_CAP = 2**62  # "no budget": a price bound no listing reaches (price_aed <= 10^12)
 
 
 class MatchQuery(Query):
@@ -66,66 +65,75 @@ class PropertyMatchListOut(Out):
 
 
 Ranked = list[tuple[PropertyRecord, Match]]
-
-# Points as in the table of hadar.domain.matching; the WHERE clause below has already dropped
-# what cannot match (over budget + 10 %, bedrooms further than one off).
-_SCORE = """
-  CASE WHEN w.budget IS NULL THEN 20
-       WHEN p.price_aed <= w.budget THEN
-         CASE WHEN p.price_aed * 2 >= w.budget THEN 40 ELSE 30 END
-       WHEN p.price_aed * 100 <= w.budget * 105 THEN 25
-       ELSE 15 END
-+ CASE WHEN w.bedrooms IS NULL THEN 12 WHEN p.bedrooms = w.bedrooms THEN 25 ELSE 10 END
-+ CASE WHEN w.has_area = 0 THEN 12 WHEN h.k IS NULL THEN 0 ELSE 25 END
-+ CASE WHEN w.horizon IS NULL THEN 5
-       WHEN w.horizon = 'ready' THEN CASE WHEN p.handover = 'ready' THEN 10 ELSE 0 END
-       WHEN p.handover = 'ready' THEN 8
-       WHEN p.handover <= w.horizon THEN 10
-       ELSE 0 END"""
-# off_plan_YYYY values have one length, so comparing them as text compares their years.
-_WISH = (
-    "(CAST({} AS INTEGER), CAST({} AS INTEGER), CAST({} AS BIGINT), CAST({} AS BIGINT), "
-    "CAST({} AS INTEGER), CAST({} AS INTEGER), CAST({} AS INTEGER), CAST({} AS INTEGER), "
-    "CAST({} AS VARCHAR(16)))"
-)
-_HIT = "(CAST({} AS INTEGER), CAST({} AS VARCHAR(200)))"
-_RANKED = """
-WITH w(k, top_n, budget, cap, bedrooms, bed_lo, bed_hi, has_area, horizon) AS (VALUES {wishes}),
-h(k, area) AS (VALUES {hits}),
-scored AS (
-  SELECT w.k AS match_k, w.top_n AS match_top_n, p.*, ({score}) AS match_score,
-         CASE WHEN w.budget IS NULL THEN 0 ELSE ABS(w.budget - p.price_aed) END AS match_distance
-  FROM w
-  JOIN properties p ON p.tenant_id = {{}} AND p.environment = {{}} AND p.status = {{}}
-   AND p.price_aed <= w.cap
-   AND (w.bedrooms IS NULL OR (p.bedrooms >= w.bed_lo AND p.bedrooms <= w.bed_hi))
-  LEFT JOIN h ON h.k = w.k AND h.area = p.area
-),
-ranked AS (
-  SELECT scored.*, ROW_NUMBER() OVER (
-    PARTITION BY match_k ORDER BY match_score DESC, match_distance ASC, id ASC
-  ) AS match_rank
-  FROM scored
-)
-SELECT * FROM ranked WHERE match_rank <= match_top_n ORDER BY match_k, match_rank"""
+Sql = tuple[str, list[Any]]  # a fragment with `{}` for each parameter, and the parameters
 
 
-def wish_of(lead: Any) -> LeadWish:
-    """What a lead (row, record or its public shape's attributes) asks of a property."""
-    return LeadWish(
-        budget_aed=lead.budget_aed,
-        bedrooms=lead.bedrooms,
-        area=lead.area,
-        handover_horizon=lead.handover_horizon,
+# Each factor as SQL, with the points of the table in hadar.domain.matching; the WHERE clause
+# has already dropped what cannot match (over budget + 10 %, bedrooms more than one off).
+def _budget_sql(wish: LeadWish) -> Sql:
+    budget = wish.budget_aed
+    if budget is None:
+        return "20", []
+    return (
+        "CASE WHEN p.price_aed <= {} THEN CASE WHEN p.price_aed * 2 >= {} THEN 40 ELSE 30 END"
+        " WHEN p.price_aed * 100 <= {} THEN 25 ELSE 15 END",
+        [budget, budget, budget * 105],
     )
 
 
-def _horizon(wish: LeadWish) -> str | None:
-    # The scorer's three cases: no horizon, ready (anything without a year), or a year.
+def _bedrooms_sql(wish: LeadWish) -> Sql:
+    if wish.bedrooms is None:
+        return "12", []
+    return "CASE WHEN p.bedrooms = {} THEN 25 ELSE 10 END", [wish.bedrooms]
+
+
+def _area_sql(wish: LeadWish, areas: list[str]) -> Sql:
+    if not wish.area:
+        return "12", []
+    # The stored spellings of the lead's area, folded in Python (the domain's rule).
+    hits = [a for a in areas if matching.area_matches(wish.area, a)]
+    if not hits:
+        return "0", []
+    return f"CASE WHEN p.area IN ({', '.join(['{}'] * len(hits))}) THEN 25 ELSE 0 END", hits
+
+
+def _handover_sql(wish: LeadWish) -> Sql:
     if not wish.handover_horizon:
-        return None
+        return "5", []
     year = handover_year(wish.handover_horizon)
-    return "ready" if year is None else f"off_plan_{year}"
+    if year is None:
+        return "CASE WHEN p.handover = 'ready' THEN 10 ELSE 0 END", []
+    # off_plan_YYYY values have one length, so comparing them as text compares their years.
+    return (
+        "CASE WHEN p.handover = 'ready' THEN 8 WHEN p.handover <= {} THEN 10 ELSE 0 END",
+        [f"off_plan_{year}"],
+    )
+
+
+def _best_sql(k: int, wish: LeadWish, limit: int, scope: Scope, areas: list[str]) -> Sql:
+    """The ids of `wish`'s best `limit` candidates, in the domain's order (score, price distance,
+    id), from the indexed candidate criteria: a top-N sort, never the whole inventory."""
+    parts = [_budget_sql(wish), _bedrooms_sql(wish), _area_sql(wish, areas), _handover_sql(wish)]
+    score = " + ".join(f"({sql})" for sql, _ in parts)
+    params: list[Any] = [p for _, values in parts for p in values]
+    distance = "0"
+    if wish.budget_aed is not None:
+        distance, params = "ABS({} - p.price_aed)", [*params, wish.budget_aed]
+    where = "p.tenant_id = {} AND p.environment = {} AND p.status = {}"
+    params += [scope.tenant_id, scope.environment, PropertyStatus.AVAILABLE.value]
+    criteria = matching.candidate_filter(wish)
+    if "price_aed__lte" in criteria:
+        where, params = where + " AND p.price_aed <= {}", [*params, criteria["price_aed__lte"]]
+    if "bedrooms__gte" in criteria:
+        where += " AND p.bedrooms >= {} AND p.bedrooms <= {}"
+        params += [criteria["bedrooms__gte"], criteria["bedrooms__lte"]]
+    # Built only from the fragments above and `{}` parameter marks: no value enters the text.
+    sql = (
+        f"SELECT * FROM (SELECT {k} AS match_k, p.id AS match_id, {score} AS match_score, "  # noqa: S608
+        f"{distance} AS match_distance FROM properties p WHERE {where} "
+        "ORDER BY match_score DESC, match_distance ASC, p.id ASC LIMIT {}) AS best_" + str(k)
+    )
+    return sql, [*params, limit]
 
 
 async def _areas(scope: Scope) -> list[str]:
@@ -139,50 +147,41 @@ async def _areas(scope: Scope) -> list[str]:
     return [row["area"] for row in rows]
 
 
+def wish_of(lead: Any) -> LeadWish:
+    """What a lead (row, record or its public shape's attributes) asks of a property."""
+    return LeadWish(
+        budget_aed=lead.budget_aed,
+        bedrooms=lead.bedrooms,
+        area=lead.area,
+        handover_horizon=lead.handover_horizon,
+    )
+
+
 def _listing(row: PropertyRecord) -> Listing:
     return Listing(row.id, row.price_aed, row.bedrooms, row.area, row.handover, row.status)
 
 
 async def rank_for(*, scope: Scope, wishes: Sequence[tuple[LeadWish, int]]) -> list[Ranked]:
     """Each (wish, limit)'s best available properties in the caller's sandbox, best first, in
-    one ranking query (plus one for the distinct areas when a wish names an area)."""
+    one statement (plus one for the distinct areas when a wish names an area)."""
     if not wishes:
         return []
     areas = await _areas(scope) if any(w.area for w, _ in wishes) else []
-    params: list[Any] = []
-    hits: list[Any] = []
-    for k, (wish, limit) in enumerate(wishes):
-        criteria = matching.candidate_filter(wish)
-        params += [
-            k,
-            limit,
-            wish.budget_aed,
-            criteria.get("price_aed__lte", NO_CAP),
-            wish.bedrooms,
-            criteria.get("bedrooms__gte"),
-            criteria.get("bedrooms__lte"),
-            1 if wish.area else 0,
-            _horizon(wish),
-        ]
-        if wish.area:
-            hits += [v for a in areas if matching.area_matches(wish.area, a) for v in (k, a)]
-    if not hits:
-        hits = [-1, None]  # VALUES needs a row; k = -1 joins no wish
-    sql = _RANKED.format(
-        wishes=", ".join([_WISH] * len(wishes)),
-        hits=", ".join([_HIT] * (len(hits) // 2)),
-        score=_SCORE,
+    best = [_best_sql(k, wish, limit, scope, areas) for k, (wish, limit) in enumerate(wishes)]
+    # Only the winners' rows are read whole, joined back by id.
+    sql = (
+        "SELECT best.match_k, p.* FROM ("  # noqa: S608 (parameter marks only, as above)
+        + " UNION ALL ".join(sql for sql, _ in best)
+        + ") AS best JOIN properties p ON p.id = best.match_id"
     )
-    params += [*hits, scope.tenant_id, scope.environment, PropertyStatus.AVAILABLE.value]
     ranked: list[Ranked] = [[] for _ in wishes]
-    for row in await fetch_sql(sql, params):
+    for row in await fetch_sql(sql, [p for _, params in best for p in params]):
         record = PropertyRecord.from_row(row)
         found = matching.match(wishes[row["match_k"]][0], _listing(record))
         if found is not None:
             ranked[row["match_k"]].append((record, found))
-    for k, rows in enumerate(ranked):
+    for rows in ranked:
         rows.sort(key=lambda pair: pair[1].sort_key)
-        del rows[wishes[k][1] :]
     return ranked
 
 
