@@ -114,9 +114,7 @@ async def prepare(url: str, count: int) -> tuple[str, dict[str, str]]:
     rng = random.Random(15)  # the same inventory on every run
     start = datetime.now(UTC) - timedelta(days=30)
     pg = url.startswith("postgres")
-    rows = [
-        _property(i, tenant_id, start + timedelta(seconds=i), rng, pg) for i in range(count)
-    ]
+    rows = [_property(i, tenant_id, start + timedelta(seconds=i), rng, pg) for i in range(count)]
     if pg:
         import asyncpg
 

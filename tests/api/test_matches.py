@@ -269,3 +269,11 @@ async def test_sql_ranking_agrees_with_the_domain_scorer(ws: Workspace) -> None:
         expected = rank(wish, listings, 100)
         assert len(expected) == 100, wish  # the cut at the limit is exercised too
         assert [(r.id, m.score) for r, m in found] == [(m.property_id, m.score) for m in expected]
+
+
+async def test_the_readme_example(ws: Workspace) -> None:
+    made = await create(ws, price_aed=1_850_000, bedrooms=2, area="Dubai Marina")
+    aisha = await new_lead(ws, budget_aed=1_800_000, bedrooms=2, area="Dubai Marina")
+    (only,) = await ranked(ws, aisha)
+    assert only["property"]["id"] == made["id"]
+    assert [r["points"] for r in only["reasons"]] == [25, 25, 25, 5] and only["score"] == 80
