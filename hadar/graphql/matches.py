@@ -25,7 +25,7 @@ def _match_of(pair: Any) -> Any:
 async def resolve_matches(
     root: Any, info: Info[Context, None], limit: int | None = None
 ) -> list[PropertyMatch]:
-    size = match_service.check_limit(limit)
+    size = match_service.match_limit(limit)
     wish = match_service.wish_of(root)
     ranked = await info.context.loaders.matches.load((wish, size))
     return [_match_of(pair) for pair in ranked]

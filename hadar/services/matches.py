@@ -185,7 +185,7 @@ async def rank_for(*, scope: Scope, wishes: Sequence[tuple[LeadWish, int]]) -> l
     return ranked
 
 
-def check_limit(limit: int | None) -> int:
+def match_limit(limit: int | None) -> int:
     """A matches `limit` (1-100, default 10), else ValidationError naming `limit`."""
     spec = parse(MatchQuery, {} if limit is None else {"limit": limit}, root="")
     return spec.limit or DEFAULT_LIMIT
@@ -193,7 +193,7 @@ def check_limit(limit: int | None) -> int:
 
 async def lead_matches(*, scope: Scope, lead_id: str, limit: int | None = None) -> Ranked:
     """The lead's best available properties, best first (404 for a lead not in scope)."""
-    size = check_limit(limit)
+    size = match_limit(limit)
     lead: Lead | LeadRecord = await get_in_scope(
         Lead, scope=scope, prefix="lead", object_id=lead_id, noun="lead"
     )
