@@ -116,9 +116,14 @@ def _best_sql(k: int, wish: LeadWish, limit: int, scope: Scope, areas: list[str]
     parts = [_budget_sql(wish), _bedrooms_sql(wish), _area_sql(wish, areas), _handover_sql(wish)]
     score = " + ".join(f"({sql})" for sql, _ in parts)
     params: list[Any] = [p for _, values in parts for p in values]
-    distance = "0"
+    distance, order = "0", ["p.id ASC"]
     if wish.budget_aed is not None:
         distance, params = "ABS({} - p.price_aed)", [*params, wish.budget_aed]
+        order.insert(0, "match_distance ASC")
+    if not all(sql.isdigit() for sql, _ in parts):
+        # A constant score (a lead that asks for nothing) sorts by id alone: an index walk
+        # that stops after `limit` rows.
+        order.insert(0, "match_score DESC")
     where = "p.tenant_id = {} AND p.environment = {} AND p.status = {}"
     params += [scope.tenant_id, scope.environment, PropertyStatus.AVAILABLE.value]
     criteria = matching.candidate_filter(wish)
@@ -131,7 +136,7 @@ def _best_sql(k: int, wish: LeadWish, limit: int, scope: Scope, areas: list[str]
     sql = (
         f"SELECT * FROM (SELECT {k} AS match_k, p.id AS match_id, {score} AS match_score, "  # noqa: S608
         f"{distance} AS match_distance FROM properties p WHERE {where} "
-        "ORDER BY match_score DESC, match_distance ASC, p.id ASC LIMIT {}) AS best_" + str(k)
+        f"ORDER BY {', '.join(order)} LIMIT {{}}) AS best_{k}"
     )
     return sql, [*params, limit]
 
