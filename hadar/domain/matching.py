@@ -116,10 +116,15 @@ def _rooms(bedrooms: int) -> str:
     return "studio" if bedrooms == 0 else f"{bedrooms} bedroom" + ("s" if bedrooms > 1 else "")
 
 
+def area_matches(wanted: str, area: str | None) -> bool:
+    """True when a property's `area` is the `wanted` one (case and spaces ignored)."""
+    return bool(area) and _fold(area or "") == _fold(wanted)
+
+
 def _area(wish: LeadWish, area: str | None) -> tuple[int, str]:
     if not wish.area:
         return 12, "no area given"
-    if area and _fold(area) == _fold(wish.area):
+    if area_matches(wish.area, area):
         return 25, f"in {wish.area}, as wanted"
     return 0, f"in {area or 'an unnamed area'}, not {wish.area}"
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.rows import as_datetime, as_json
 from hadar.domain.tenants import Tenant
 
 
@@ -79,7 +83,72 @@ class Property(Model):
             Index(fields=("tenant_id", "environment", "id")),
             Index(fields=("tenant_id", "environment", "area", "id")),
             Index(fields=("tenant_id", "environment", "status", "id")),
-            # Matching narrows candidates by status and price, or status and bedrooms.
-            Index(fields=("tenant_id", "environment", "status", "price_aed")),
+            # Matching narrows candidates by status and price, or status and bedrooms. The
+            # price index covers every column the ranking reads (hadar.services.matches), so
+            # scoring thousands of candidates never touches the table.
+            Index(
+                fields=(
+                    "tenant_id",
+                    "environment",
+                    "status",
+                    "price_aed",
+                    "bedrooms",
+                    "area",
+                    "handover",
+                    "id",
+                )
+            ),
             Index(fields=("tenant_id", "environment", "status", "bedrooms")),
         ]
+
+
+@dataclass(slots=True)
+class PropertyRecord:
+    """A read-only property as ranked or listed (same attributes as Property), mapped straight
+    from a row of a hand-written SELECT."""
+
+    id: str
+    tenant_id: str
+    environment: str
+    title: str
+    reference: str
+    area: str | None
+    building: str | None
+    type: str
+    bedrooms: int | None
+    bathrooms: int | None
+    size_sqft: int | None
+    price_aed: int
+    purpose: str
+    status: str
+    handover: str
+    permit_number: str | None
+    description: str | None
+    amenities: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PropertyRecord:
+        return cls(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            environment=row["environment"],
+            title=row["title"],
+            reference=row["reference"],
+            area=row["area"],
+            building=row["building"],
+            type=row["type"],
+            bedrooms=row["bedrooms"],
+            bathrooms=row["bathrooms"],
+            size_sqft=row["size_sqft"],
+            price_aed=row["price_aed"],
+            purpose=row["purpose"],
+            status=row["status"],
+            handover=row["handover"],
+            permit_number=row["permit_number"],
+            description=row["description"],
+            amenities=as_json(row["amenities"]),
+            created_at=as_datetime(row["created_at"]),
+            updated_at=as_datetime(row["updated_at"]),
+        )

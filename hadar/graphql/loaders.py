@@ -15,16 +15,22 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from hadar.domain.leads import Lead, LeadRecord
+from hadar.domain.matching import LeadWish
+from hadar.domain.properties import Property, PropertyRecord
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
-from hadar.services import lookups
+from hadar.services import lookups, matches
 
 
 @dataclass(frozen=True)
 class Loaders:
     lead: DataLoader[str, Lead | LeadRecord | None]
     api_key: DataLoader[str, ApiKey | None]
+    property: DataLoader[str, Property | PropertyRecord | None]
+    # (what a lead asks for, limit) -> its ranked matches: one query for a whole page of leads.
+    matches: DataLoader[tuple[LeadWish, int], matches.Ranked]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
+    known_properties: dict[str, Property | PropertyRecord] = field(default_factory=dict)
 
     @classmethod
     def for_scope(cls, scope: Scope) -> Loaders:
@@ -39,10 +45,24 @@ class Loaders:
         async def load_keys(ids: Sequence[str]) -> list[ApiKey | None]:
             return await lookups.keys_by_ids(scope=scope, ids=ids)
 
+        known_properties: dict[str, Property | PropertyRecord] = {}
+
+        async def load_properties(ids: Sequence[str]) -> list[Property | PropertyRecord | None]:
+            missing = [i for i in ids if i not in known_properties]
+            found = await lookups.properties_by_ids(scope=scope, ids=missing) if missing else []
+            fetched = dict(zip(missing, found, strict=True))
+            return [known_properties.get(i) or fetched.get(i) for i in ids]
+
+        async def load_matches(keys: Sequence[tuple[LeadWish, int]]) -> list[matches.Ranked]:
+            return await matches.rank_for(scope=scope, wishes=keys)
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
+            property=DataLoader(load_fn=load_properties),
+            matches=DataLoader(load_fn=load_matches),
             known_leads=known,
+            known_properties=known_properties,
         )
 
     def prime_leads(self, rows: Sequence[Lead | LeadRecord]) -> None:
@@ -50,3 +70,8 @@ class Loaders:
         (A plain dict the batch function consults: cheaper than priming futures per row.)"""
         for row in rows:
             self.known_leads[row.id] = row
+
+    def prime_properties(self, rows: Sequence[Property | PropertyRecord]) -> None:
+        """Remember properties a list already fetched (as prime_leads does for leads)."""
+        for row in rows:
+            self.known_properties[row.id] = row

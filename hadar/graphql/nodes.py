@@ -11,6 +11,7 @@ from hadar.errors import NotFound, ValidationError
 from hadar.graphql.context import Context
 from hadar.graphql.keys import key_of
 from hadar.graphql.leads import lead_of
+from hadar.graphql.properties import property_of
 from hadar.graphql.types import Node
 from hadar.graphql.webhooks import endpoint_of
 from hadar.ids import looks_like
@@ -36,6 +37,9 @@ async def _node(context: Context, node_id: str) -> Node | None:
     if looks_like("lead", node_id):
         lead = await context.loaders.lead.load(node_id)
         return lead_of(lead) if lead else None
+    if looks_like("prop", node_id):
+        row = await context.loaders.property.load(node_id)
+        return property_of(row) if row else None
     if looks_like("key", node_id):
         await context.runtime.guard.require_reachable()  # API keys fail closed, as in apiKeys
         key = await context.loaders.api_key.load(node_id)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, leads, webhooks
+from hadar.rest import api_keys, audit, leads, matches, properties, webhooks
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
 ROUTES: list[RouteSpec] = [
     *leads.ROUTES,
+    *matches.ROUTES,
+    *properties.ROUTES,
     *api_keys.ROUTES,
     *webhooks.ROUTES,
     *audit.ROUTES,

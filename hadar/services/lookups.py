@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hadar.domain.leads import Lead
+from hadar.domain.properties import Property
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
 from hadar.ids import looks_like
@@ -28,6 +29,20 @@ async def keys_by_ids(*, scope: Scope, ids: Sequence[str]) -> list[ApiKey | None
     wanted = list({i for i in ids if looks_like("key", i)})
     rows = (
         await ApiKey.filter(tenant_id=scope.tenant_id, environment=scope.environment, id__in=wanted)
+        if wanted
+        else []
+    )
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def properties_by_ids(*, scope: Scope, ids: Sequence[str]) -> list[Property | None]:
+    """The properties with these ids in the caller's sandbox, in `ids` order; None where absent."""
+    wanted = list({i for i in ids if looks_like("prop", i)})
+    rows = (
+        await Property.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, id__in=wanted
+        )
         if wanted
         else []
     )

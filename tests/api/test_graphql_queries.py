@@ -23,7 +23,7 @@ class _Counter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage().lstrip().upper()
-        if text.startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+        if text.startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
             self.statements.append(text)
 
 

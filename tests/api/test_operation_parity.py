@@ -26,6 +26,7 @@ MISSING = {
     "key": "key_01HMNZ0000000000000000000Z",
     "whk": "whk_01HMNZ0000000000000000000Z",
     "dlv": "dlv_01HMNZ0000000000000000000Z",
+    "prop": "prop_01HMNZ0000000000000000000Z",
 }
 WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
 
@@ -41,6 +42,10 @@ class Twin:
 
 def _gql_lead(ids: dict[str, str]) -> dict[str, Any]:
     return {"i": {"name": "Parity", "phone": ids["phone"]}}
+
+
+def _property(ids: dict[str, str]) -> dict[str, Any]:
+    return {"title": "Parity", "reference": ids["ref"], "type": "villa", "purpose": "sale"}
 
 
 SCENARIOS: dict[str, Twin] = {
@@ -63,6 +68,28 @@ SCENARIOS: dict[str, Twin] = {
         lambda ids: (
             "mutation($id: ID!) { deleteLead(id: $id) { id deleted } }",
             {"id": ids["lead"]},
+        ),
+    ),
+    "properties.create": Twin(
+        lambda ids: ("POST", "/api/v1/properties", {**_property(ids), "price_aed": 4_000_000}),
+        lambda ids: (
+            "mutation($i: PropertyCreateInput!) { createProperty(input: $i) { id reference } }",
+            {"i": {**_property(ids), "priceAed": 4_000_000}},
+        ),
+    ),
+    "properties.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/properties/{ids['prop']}", {"status": "reserved"}),
+        lambda ids: (
+            'mutation($id: ID!) { updateProperty(id: $id, input: {status: "reserved"}) '
+            "{ id status } }",
+            {"id": ids["prop"]},
+        ),
+    ),
+    "properties.delete": Twin(
+        lambda ids: ("DELETE", f"/api/v1/properties/{ids['prop']}", None),
+        lambda ids: (
+            "mutation($id: ID!) { deleteProperty(id: $id) { id deleted } }",
+            {"id": ids["prop"]},
         ),
     ),
     "api_keys.create": Twin(
@@ -203,8 +230,13 @@ async def call(
 
 
 async def prepare(ws: Workspace) -> dict[str, str]:
-    """A fresh lead, key, endpoint and delivery for one scenario run."""
+    """A fresh lead, key, endpoint, delivery and property for one scenario run."""
     phone = lead_body()["phone"]
+    ref = f"PAR-{uuid.uuid4().hex[:12]}"
+    r = await ws.request(
+        "POST", "/api/v1/properties", json={**_property({"ref": ref + "-x"}), "price_aed": 1}
+    )
+    prop = r.json()["data"]["id"]
     r = await ws.request("POST", "/api/v1/webhooks", json={**WEBHOOK, "events": ["*"]})
     whk = r.json()["data"]["id"]
     r = await ws.request("POST", "/api/v1/leads", json=lead_body())
@@ -213,7 +245,15 @@ async def prepare(ws: Workspace) -> dict[str, str]:
     dlv = r.json()["data"]["items"][0]["id"]
     r = await ws.request("POST", "/api/v1/api_keys", json={"role": "viewer"})
     key = r.json()["data"]["id"]
-    return {"lead": lead, "whk": whk, "dlv": dlv, "key": key, "phone": phone}
+    return {
+        "lead": lead,
+        "whk": whk,
+        "dlv": dlv,
+        "key": key,
+        "phone": phone,
+        "prop": prop,
+        "ref": ref,
+    }
 
 
 REQUEST_LEVEL = (401, 403, 409, 413, 429, 503)  # statuses both surfaces answer alike
@@ -269,8 +309,9 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "whk": MISSING["whk"],
             "key": MISSING["key"],
             "dlv": MISSING["dlv"],
+            "prop": MISSING["prop"],
         }
-        if name not in ("leads.create", "api_keys.create", "webhooks.create"):
+        if name not in ("leads.create", "api_keys.create", "webhooks.create", "properties.create"):
             key2 = str(uuid.uuid4())
             gone = await call(ws, surface, twin, missing, key=key2)
             gone_again = await call(ws, surface, twin, missing, key=key2)
