@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hadar", "0004_resources")]
+    dependencies = [("hadar", "0005_key_allowed_ips")]
 
     initial = False
 
