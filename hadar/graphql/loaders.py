@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.conversations import Conversation, Message
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
+from hadar.pagination import MAX_LIMIT
 from hadar.services import lookups
 
 
@@ -24,6 +26,8 @@ from hadar.services import lookups
 class Loaders:
     lead: DataLoader[str, Lead | LeadRecord | None]
     api_key: DataLoader[str, ApiKey | None]
+    conversations_of_lead: DataLoader[str, list[Conversation]]
+    messages_of_conversation: DataLoader[str, list[Message]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
 
     @classmethod
@@ -39,9 +43,19 @@ class Loaders:
         async def load_keys(ids: Sequence[str]) -> list[ApiKey | None]:
             return await lookups.keys_by_ids(scope=scope, ids=ids)
 
+        async def load_conversations(ids: Sequence[str]) -> list[list[Conversation]]:
+            return await lookups.conversations_by_leads(scope=scope, lead_ids=ids)
+
+        async def load_messages(ids: Sequence[str]) -> list[list[Message]]:
+            return await lookups.messages_by_conversations(
+                scope=scope, conversation_ids=ids, per_conversation=MAX_LIMIT
+            )
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
+            conversations_of_lead=DataLoader(load_fn=load_conversations),
+            messages_of_conversation=DataLoader(load_fn=load_messages),
             known_leads=known,
         )
 

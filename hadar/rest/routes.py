@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, integrations, leads, webhooks
+from hadar.rest import api_keys, audit, conversations, integrations, leads, webhooks, whatsapp
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
@@ -17,6 +17,8 @@ ROUTES: list[RouteSpec] = [
     *webhooks.ROUTES,
     *audit.ROUTES,
     *integrations.ROUTES,
+    *conversations.ROUTES,
+    *whatsapp.ROUTES,
 ]
 PREFIXES = ("/api/v1", "/v1", "/api")
 

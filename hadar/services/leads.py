@@ -181,7 +181,7 @@ LEAD_EXAMPLE = {
 }
 
 
-def _facts(lead: Lead) -> LeadFacts:
+def _facts(lead: Lead, inbound_messages: int = 0) -> LeadFacts:
     return LeadFacts(
         phone=lead.phone,
         email=lead.email,
@@ -191,11 +191,17 @@ def _facts(lead: Lead) -> LeadFacts:
         area=lead.area,
         handover_horizon=lead.handover_horizon,
         status=lead.status,
+        inbound_messages=inbound_messages,
     )
 
 
 def _rescore(lead: Lead) -> None:
     lead.score, lead.score_factors = score(_facts(lead))
+
+
+def rescore(*, lead: Lead, inbound_messages: int) -> None:
+    """Recompute the lead's score counting its inbound messages (called on every inbound)."""
+    lead.score, lead.score_factors = score(_facts(lead, inbound_messages))
 
 
 def _source_of(spec: _LeadFields) -> tuple[str, str | None]:

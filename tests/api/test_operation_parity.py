@@ -167,6 +167,66 @@ SCENARIOS.update(
         ),
     }
 )
+SEND_VARS = {"agent_name": "Sara", "property_name": "Marina Vista", "viewing_time": "Sat 11:00"}
+
+
+def _template(ids: dict[str, str]) -> dict[str, Any]:
+    name = "parity_" + ids["phone"].removeprefix("+")
+    return {
+        "name": name,
+        "language": "en",
+        "category": "utility",
+        "body": "Hi {{n}}",
+        "variables": ["n"],
+    }
+
+
+SCENARIOS.update(
+    {
+        "whatsapp.send": Twin(
+            lambda ids: (
+                "POST",
+                "/api/v1/whatsapp/messages",
+                {
+                    "lead_id": ids["lead"],
+                    "template": "viewing_confirmation_en",
+                    "variables": SEND_VARS,
+                },
+            ),
+            lambda ids: (
+                "mutation($i: WhatsAppMessageInput!) { sendWhatsappMessage(input: $i) "
+                "{ id status } }",
+                {
+                    "i": {
+                        "leadId": ids["lead"],
+                        "template": "viewing_confirmation_en",
+                        "variables": SEND_VARS,
+                    }
+                },
+            ),
+        ),
+        "templates.create": Twin(
+            lambda ids: ("POST", "/api/v1/whatsapp/templates", _template(ids)),
+            lambda ids: (
+                "mutation($i: WhatsAppTemplateInput!) { createWhatsappTemplate(input: $i) "
+                "{ id status } }",
+                {"i": _template(ids)},
+            ),
+        ),
+        "test_helpers.whatsapp_inbound": Twin(
+            lambda ids: (
+                "POST",
+                "/api/v1/test_helpers/whatsapp/inbound",
+                {"lead_id": ids["lead"], "text": "hello"},
+            ),
+            lambda ids: (
+                "mutation($i: WhatsAppInboundSimulationInput!) { simulateWhatsappInbound("
+                "input: $i) { id direction } }",
+                {"i": {"leadId": ids["lead"], "text": "hello"}},
+            ),
+        ),
+    }
+)
 MUTATIONS = sorted({spec.op.name: spec.op for spec in ROUTES if spec.mutation}.items())
 
 
@@ -333,9 +393,12 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "dlv": MISSING["dlv"],
             "int_kind": "vapi",  # never connected in these workspaces
         }
-        if name not in ("leads.create", "api_keys.create", "webhooks.create") and not (
-            name.startswith("integrations.put_")
-        ):
+        if name not in (
+            "leads.create",
+            "api_keys.create",
+            "webhooks.create",
+            "templates.create",
+        ) and not (name.startswith("integrations.put_")):
             key2 = str(uuid.uuid4())
             gone = await call(ws, surface, twin, missing, key=key2)
             gone_again = await call(ws, surface, twin, missing, key=key2)
