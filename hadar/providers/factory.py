@@ -50,11 +50,15 @@ class ProviderFactory:
     """Adapters over one shared client (opened by the app's lifespan, or on first live use)."""
 
     def __init__(
-        self, settings: Settings, *, breakers: breaker.BreakerRegistry | None = None
+        self,
+        settings: Settings,
+        *,
+        breakers: breaker.BreakerRegistry | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._settings = settings
         self._breakers = breakers or breaker.registry
-        self._client: httpx.AsyncClient | None = None
+        self._client = client  # None: created on first use (tests pass a short-timeout one)
 
     @property
     def client(self) -> httpx.AsyncClient:
