@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, conversations, integrations, leads, webhooks, whatsapp
+from hadar.rest import (
+    api_keys,
+    audit,
+    conversations,
+    inbound,
+    integrations,
+    leads,
+    webhooks,
+    whatsapp,
+)
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
@@ -27,4 +36,5 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(spec.path, endpoint(spec), methods=[spec.method]) for spec in ROUTES
     ]
+    routes += inbound.ROUTES  # provider webhooks: no API key, authenticated on the raw body
     return [Mount(prefix, routes=routes) for prefix in PREFIXES]

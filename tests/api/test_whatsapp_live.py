@@ -5,6 +5,7 @@ test keys that never reach a provider."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -38,8 +39,8 @@ class Live:
     breakers: BreakerRegistry
 
 
-@pytest.fixture
-async def live(settings: Settings) -> AsyncIterator[Live]:
+@contextlib.asynccontextmanager
+async def live_providers(settings: Settings) -> AsyncIterator[Live]:
     """Fakes on loopback, the adapter factory pointed at them (short read timeout, own breakers)."""
     number = str(uuid.uuid4().int % 10**15)
     instance = f"instance{uuid.uuid4().int % 10**6}"
@@ -55,6 +56,12 @@ async def live(settings: Settings) -> AsyncIterator[Live]:
         finally:
             registry.install(previous)
             await factory.aclose()
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[Live]:
+    async with live_providers(settings) as providers:
+        yield providers
 
 
 @pytest.fixture
