@@ -5,6 +5,7 @@ test keys that never reach a provider."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import uuid
@@ -297,3 +298,17 @@ async def test_graphql_send_keeps_the_failed_message_too(ws: Workspace, live: Li
     )
     assert r.json()["errors"][0]["extensions"]["code"] == "outside_24h_window"
     assert (await only_message(lead)).error_code == "131047"
+
+
+async def test_concurrent_requests_with_one_key_send_once(ws: Workspace, live: Live) -> None:
+    await connect_meta(ws, live)
+    lead = await live_lead(ws)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    live.meta.fail_next(Fault(status=None, delay=0.2))  # slow, but within the read timeout
+    first, second = await asyncio.gather(
+        send(ws, lead, TEMPLATE, headers=key), send(ws, lead, TEMPLATE, headers=key)
+    )
+    statuses = sorted([first.status_code, second.status_code])
+    assert statuses == [201, 409], (first.text, second.text)
+    assert len(live.meta.requests) == 1
+    assert await Message.filter(lead_id=lead).count() == 1
