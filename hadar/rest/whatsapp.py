@@ -51,7 +51,7 @@ ROUTES = [
         "answered with its mapped code and the failed message is kept; a replay of the "
         "Idempotency-Key returns the first answer and never sends again.",
         example=whatsapp.SEND_EXAMPLE,
-        errors=("outside_24h_window", "do_not_contact", "service_unavailable"),
+        errors=("not_found", "outside_24h_window", "do_not_contact", "service_unavailable"),
     ),
     RouteSpec(
         "GET",
@@ -98,5 +98,6 @@ ROUTES = [
         description="Test keys only (live: 403). `received_at` (not in the future) places "
         "the message in the past, to test the window's edges.",
         example={"lead_id": "lead_01HMNZ8G7Q3V5X2T4R6Y9W0K1B", "text": "Is it still available?"},
+        errors=("not_found",),
     ),
 ]
