@@ -282,3 +282,12 @@ async def test_graphql_twins(ws: Workspace) -> None:
     assert conv["messages"] == [{"id": sent["id"], "status": "delivered"}]
     assert data["node"] == {"channel": "whatsapp"} and data["msg"] == {"direction": "outbound"}
     assert len(data["whatsappTemplates"]["edges"]) == 2
+
+
+async def test_a_later_change_keeps_the_inbound_engagement_points(ws: Workspace) -> None:
+    lead = await new_lead(ws)
+    await inbound(ws, lead, "hello")
+    scored = (await ws.request("GET", f"/api/v1/leads/{lead}")).json()["data"]["score"]
+    patched = await ws.request("PATCH", f"/api/v1/leads/{lead}", json={"assigned_to": "sara"})
+    factors = [f["factor"] for f in patched.json()["data"]["score_factors"]]
+    assert "engagement" in factors and patched.json()["data"]["score"] == scored
