@@ -18,8 +18,8 @@ from hadar.domain.scope import Scope
 from hadar.errors import Unauthorized
 from hadar.ids import looks_like
 from hadar.providers import signatures
-from hadar.providers.inbound import meta, ultramsg
-from hadar.services import inbound
+from hadar.providers.inbound import meta, ultramsg, values
+from hadar.services import inbound, templates
 
 log = logging.getLogger("hadar.inbound")
 Meter = Callable[[str], Awaitable[None]]  # raises RateLimited past an integration's budget
@@ -74,8 +74,10 @@ async def meta_webhook(
     if not signatures.verify_meta(raw_body=raw_body, header=signature, app_secret=app_secret):
         raise Unauthorized("X-Hub-Signature-256 is missing or does not match the body")
     hook = meta.parse_webhook(raw_body)
+    reviewed = await _template_reviews(raw_body)
     routes: dict[str, Integration | None] = {}
-    counts = {"messages": 0, "statuses": 0, "ignored": len(hook.unknown)}
+    # The parser lists a template review as an unknown field; it is counted as a status here.
+    counts = {"messages": 0, "statuses": reviewed, "ignored": len(hook.unknown) - reviewed}
 
     async def route(phone_number_id: str) -> Integration | None:
         if phone_number_id not in routes:
@@ -126,6 +128,35 @@ async def meta_webhook(
             moved = None
         counts["statuses" if moved else "ignored"] += 1
     return Receipt(**counts)
+
+
+async def _template_reviews(raw_body: bytes) -> int:
+    """Apply every `message_template_status_update` of a Meta POST to the workspace whose
+    integration names that WhatsApp Business Account; returns how many were read."""
+    body = values.obj(values.decode(raw_body))
+    reviews = [
+        (values.text(entry.get("id")), values.obj(change.get("value")))
+        for entry in map(values.obj, values.items(body.get("entry")))
+        for change in map(values.obj, values.items(entry.get("changes")))
+        if change.get("field") == "message_template_status_update"
+    ]
+    if not reviews:
+        return 0
+    # Reviews are rare, and the account id is a public field: read the live Meta accounts once.
+    accounts = await Integration.filter(provider=Provider.META.value, environment="live")
+    for waba, value in reviews:
+        name = values.text(value.get("message_template_name"))
+        language = values.text(value.get("message_template_language"))
+        event = values.text(value.get("event"))
+        if not (waba and name and language and event):
+            continue
+        for row in accounts:
+            if row.public_config.get("business_account_id") == waba:
+                async with in_transaction():
+                    await templates.record_review(
+                        scope=_scope(row), name=name, language=language, event=event
+                    )
+    return len(reviews)
 
 
 async def ultramsg_webhook(

@@ -176,3 +176,29 @@ def present_template(row: Template) -> dict[str, Any]:
         "variables": list(row.variables),
         "created_at": clock.isoformat(row.created_at),
     }
+
+
+# Meta's template review outcomes (message_template_status_update) and what they make ours.
+REVIEW_OUTCOMES = {
+    "APPROVED": TemplateStatus.APPROVED,
+    "REJECTED": TemplateStatus.REJECTED,
+    "PAUSED": TemplateStatus.REJECTED,
+    "DISABLED": TemplateStatus.REJECTED,
+    "PENDING": TemplateStatus.PENDING,
+}
+
+
+async def record_review(*, scope: Scope, name: str, language: str, event: str) -> bool:
+    """Apply Meta's review of a live template (approved, rejected, paused...); True when a
+    template of this name and language changed."""
+    outcome = REVIEW_OUTCOMES.get(event.upper())
+    if outcome is None:
+        return False
+    row = await scoped(Template, scope).filter(name=name, language=language).first()
+    if row is None or row.status == outcome.value:
+        return False
+    row.status = outcome.value
+    row.updated_at = clock.now()
+    await row.save(update_fields=["status", "updated_at"])
+    await audit.record(scope=scope, action=f"whatsapp_template.{outcome.value}", object_id=row.id)
+    return True

@@ -312,3 +312,62 @@ async def test_inbound_is_metered_per_integration(
     assert (await provider.post(path, content=first)).status_code == 200
     r = await provider.post(path, content=second)
     assert (r.status_code, r.json()["error"]["code"]) == (429, "rate_limited")
+
+
+async def test_metas_template_review_approves_a_pending_live_template(
+    ws: Workspace, live: Live, provider: httpx.AsyncClient
+) -> None:
+    waba = str(uuid.uuid4().int % 10**15)
+    body = {
+        "provider": "meta",
+        "phone_number_id": live.meta.phone_number_id,
+        "access_token": live.meta.token,
+        "business_account_id": waba,
+    }
+    assert (
+        await ws.request("PUT", "/api/v1/integrations/whatsapp", env="live", json=body)
+    ).status_code == 200
+    name = f"price_drop_{uuid.uuid4().hex[:8]}"
+    template = {
+        "name": name,
+        "language": "en",
+        "category": "marketing",
+        "body": "Hi {{name}}, the price dropped.",
+        "variables": ["name"],
+    }
+    made = await ws.request("POST", "/api/v1/whatsapp/templates", env="live", json=template)
+    assert made.json()["data"]["status"] == "pending"
+    lead = await live_lead(ws)
+    refused = await send(ws, lead, {"template": name, "variables": {"name": "Omar"}})
+    assert refused.json()["error"]["field"] == "message.template"
+    review = orjson.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": waba,
+                    "time": 1,
+                    "changes": [
+                        {
+                            "field": "message_template_status_update",
+                            "value": {
+                                "event": "APPROVED",
+                                "message_template_id": 1,
+                                "message_template_name": name,
+                                "message_template_language": "en",
+                                "reason": "NONE",
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    r = await provider.post(META, content=review, headers=signed(live, review))
+    assert r.status_code == 200 and r.json()["data"]["statuses"] == 1
+    listed = await ws.request("GET", "/api/v1/whatsapp/templates", env="live")
+    assert {t["name"]: t["status"] for t in listed.json()["data"]["items"]}[name] == "approved"
+    live.meta.templates[(name, "en")] = 1
+    assert (
+        await send(ws, lead, {"template": name, "variables": {"name": "Omar"}})
+    ).status_code == 201
