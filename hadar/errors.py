@@ -21,6 +21,10 @@ class HadarError(Exception):
     code = "internal_error"
     status = 500
     default_message = "An internal error occurred; send the trace_id to support."
+    # True when the operation already did something that must not be undone or repeated (a
+    # provider was called: the failed message is kept and the error answer stored under the
+    # Idempotency-Key, so a replay never sends twice). False: the transaction rolls back.
+    keep_effects = False
 
     def __init__(
         self,

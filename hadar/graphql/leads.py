@@ -12,13 +12,23 @@ from hadar.domain.leads import Lead as LeadRow
 from hadar.domain.leads import LeadRecord
 from hadar.errors import NotFound
 from hadar.graphql.context import Context
+from hadar.graphql.conversations import lead_conversations
 from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.matches import MATCHES_FIELD
 from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
 from hadar.services import leads as lead_service
 
-Lead = object_type(lead_service.LeadOut, interfaces=(Node,), relations={"matches": MATCHES_FIELD})
+Lead = object_type(
+    lead_service.LeadOut,
+    interfaces=(Node,),
+    relations={
+        "matches": MATCHES_FIELD,
+        "conversations": strawberry.field(
+            resolver=lead_conversations, description="The lead's conversations, newest first."
+        ),
+    },
+)
 LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")
 LeadUpdateInput = input_type(lead_service.LeadUpdate, "LeadUpdateInput", optional=True)
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.conversations import Conversation, Message
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.matching import LeadWish
 from hadar.domain.properties import Property, PropertyRecord
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
+from hadar.pagination import MAX_LIMIT
 from hadar.services import lookups, matches
 
 
@@ -29,6 +31,8 @@ class Loaders:
     property: DataLoader[str, Property | PropertyRecord | None]
     # (what a lead asks for, limit) -> its ranked matches: one query for a whole page of leads.
     matches: DataLoader[tuple[LeadWish, int], matches.Ranked]
+    conversations_of_lead: DataLoader[str, list[Conversation]]
+    messages_of_conversation: DataLoader[str, list[Message]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
     known_properties: dict[str, Property | PropertyRecord] = field(default_factory=dict)
 
@@ -56,11 +60,21 @@ class Loaders:
         async def load_matches(keys: Sequence[tuple[LeadWish, int]]) -> list[matches.Ranked]:
             return await matches.rank_for(scope=scope, wishes=keys)
 
+        async def load_conversations(ids: Sequence[str]) -> list[list[Conversation]]:
+            return await lookups.conversations_by_leads(scope=scope, lead_ids=ids)
+
+        async def load_messages(ids: Sequence[str]) -> list[list[Message]]:
+            return await lookups.messages_by_conversations(
+                scope=scope, conversation_ids=ids, per_conversation=MAX_LIMIT
+            )
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
             property=DataLoader(load_fn=load_properties),
             matches=DataLoader(load_fn=load_matches),
+            conversations_of_lead=DataLoader(load_fn=load_conversations),
+            messages_of_conversation=DataLoader(load_fn=load_messages),
             known_leads=known,
             known_properties=known_properties,
         )

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from hadar.errors import NotFound, ValidationError
 from hadar.graphql.context import Context
+from hadar.graphql.conversations import conversation_node
 from hadar.graphql.keys import key_of
 from hadar.graphql.leads import lead_of
 from hadar.graphql.properties import property_of
@@ -44,6 +45,9 @@ async def _node(context: Context, node_id: str) -> Node | None:
         await context.runtime.guard.require_reachable()  # API keys fail closed, as in apiKeys
         key = await context.loaders.api_key.load(node_id)
         return key_of(key) if key else None
+    found = await conversation_node(context, node_id)
+    if found is not None:
+        return found
     if looks_like("whk", node_id):
         try:
             return endpoint_of(

@@ -106,7 +106,11 @@ async def graphql_endpoint(request: Request) -> Response:
         )
         if exchange.plan.mutation:
             first = errors.hadar_error_of(result.errors[0])
-            raise pipeline.OutcomeError(first.code, Outcome(200, answer))
+            failure = pipeline.OutcomeError(first.code, Outcome(200, answer))
+            # A field that already called a provider keeps the document's effects (see
+            # HadarError.keep_effects): rolling back would lose the record of the send.
+            failure.keep_effects = any(errors.hadar_error_of(e).keep_effects for e in result.errors)
+            raise failure
         return Outcome(200, answer)
 
     outcome = await pipeline.run(

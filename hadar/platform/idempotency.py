@@ -104,7 +104,7 @@ async def perform(
     """Run a mutation once per key: in one transaction with its stored response."""
     if key is None:
         async with in_transaction():
-            return await run()
+            return await _run_keeping(run, render_error)
     digest = fingerprint(method, path, canonical_body)
     lock = f"idem:{scope.tenant_id}:{scope.environment}:{key}"
     busy = Conflict(
@@ -124,7 +124,7 @@ async def perform(
             return _replay(record, method, path, digest)
         try:
             async with in_transaction():
-                outcome = await run()
+                outcome = await _run_keeping(run, render_error)
                 await _save_or_busy(scope, key, method, path, digest, outcome, busy)
             return outcome
         except HadarError as err:
@@ -135,6 +135,19 @@ async def perform(
             return outcome
     finally:
         await guard.release(lock, token)
+
+
+async def _run_keeping(
+    run: Callable[[], Awaitable[Outcome]], render_error: Callable[[HadarError], Outcome]
+) -> Outcome:
+    """`run()`; an error that keeps its effects (a provider was called) is answered and
+    committed with them instead of rolling back."""
+    try:
+        return await run()
+    except HadarError as err:
+        if not err.keep_effects:
+            raise
+        return render_error(err)
 
 
 async def _save_or_busy(

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, leads, matches, properties, webhooks
+from hadar.rest import (
+    api_keys,
+    audit,
+    conversations,
+    inbound,
+    integrations,
+    leads,
+    matches,
+    properties,
+    webhooks,
+    whatsapp,
+)
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
@@ -18,6 +29,9 @@ ROUTES: list[RouteSpec] = [
     *api_keys.ROUTES,
     *webhooks.ROUTES,
     *audit.ROUTES,
+    *integrations.ROUTES,
+    *conversations.ROUTES,
+    *whatsapp.ROUTES,
 ]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
@@ -26,4 +40,5 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(spec.path, endpoint(spec), methods=[spec.method]) for spec in ROUTES
     ]
+    routes += inbound.ROUTES  # provider webhooks: no API key, authenticated on the raw body
     return [Mount(prefix, routes=routes) for prefix in PREFIXES]

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain import normalise
+from hadar.domain.conversations import Message
 from hadar.domain.leads import Lead, LeadRecord, LeadStatus
 from hadar.domain.rows import fetch_dicts
 from hadar.domain.scope import Operation, Scope
@@ -181,7 +182,7 @@ LEAD_EXAMPLE = {
 }
 
 
-def _facts(lead: Lead) -> LeadFacts:
+def _facts(lead: Lead, inbound_messages: int = 0) -> LeadFacts:
     return LeadFacts(
         phone=lead.phone,
         email=lead.email,
@@ -191,11 +192,23 @@ def _facts(lead: Lead) -> LeadFacts:
         area=lead.area,
         handover_horizon=lead.handover_horizon,
         status=lead.status,
+        inbound_messages=inbound_messages,
     )
 
 
 def _rescore(lead: Lead) -> None:
     lead.score, lead.score_factors = score(_facts(lead))
+
+
+async def _rescore_existing(scope: Scope, lead: Lead) -> None:
+    # The lead's inbound messages count too, so a change never drops their engagement points.
+    inbound = await scoped(Message, scope).filter(lead_id=lead.id, direction="inbound").count()
+    rescore(lead=lead, inbound_messages=inbound)
+
+
+def rescore(*, lead: Lead, inbound_messages: int) -> None:
+    """Recompute the lead's score counting its inbound messages (called on every inbound)."""
+    lead.score, lead.score_factors = score(_facts(lead, inbound_messages))
 
 
 def _source_of(spec: _LeadFields) -> tuple[str, str | None]:
@@ -248,7 +261,7 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
         lead.do_not_contact = {
             k: v or bool(given.get(k)) for k, v in _dnc(lead.do_not_contact, None).items()
         }
-    _rescore(lead)
+    await _rescore_existing(scope, lead)
     lead.updated_at = clock.now()
     try:
         async with in_transaction():  # a savepoint, so the request's transaction survives
@@ -356,7 +369,7 @@ async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
         lead.do_not_contact = _dnc(lead.do_not_contact, spec.do_not_contact)
     if lead.phone is None and lead.email is None:
         raise ValidationError("lead requires at least one of phone or email", field="lead.phone")
-    _rescore(lead)
+    await _rescore_existing(scope, lead)
     lead.updated_at = clock.now()
     try:
         async with in_transaction():

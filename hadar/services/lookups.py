@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hadar.domain.conversations import Conversation, Message
 from hadar.domain.leads import Lead
 from hadar.domain.properties import Property
 from hadar.domain.scope import Scope
@@ -48,3 +49,42 @@ async def properties_by_ids(*, scope: Scope, ids: Sequence[str]) -> list[Propert
     )
     found = {row.id: row for row in rows}
     return [found.get(i) for i in ids]
+
+
+async def conversations_by_leads(
+    *, scope: Scope, lead_ids: Sequence[str]
+) -> list[list[Conversation]]:
+    """Each lead's conversations (newest first), in `lead_ids` order: one query for all."""
+    wanted = list({i for i in lead_ids if looks_like("lead", i)})
+    rows = (
+        await Conversation.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, lead_id__in=wanted
+        ).order_by("-id")
+        if wanted
+        else []
+    )
+    found: dict[str, list[Conversation]] = {}
+    for row in rows:
+        found.setdefault(row.lead_id, []).append(row)
+    return [found.get(i, []) for i in lead_ids]
+
+
+async def messages_by_conversations(
+    *, scope: Scope, conversation_ids: Sequence[str], per_conversation: int
+) -> list[list[Message]]:
+    """Each conversation's first `per_conversation` messages (oldest first), in order: one
+    query for all (a longer thread is paged through `conversationMessages`)."""
+    wanted = list({i for i in conversation_ids if looks_like("conv", i)})
+    rows = (
+        await Message.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, conversation_id__in=wanted
+        ).order_by("id")
+        if wanted
+        else []
+    )
+    found: dict[str, list[Message]] = {}
+    for row in rows:
+        thread = found.setdefault(row.conversation_id, [])
+        if len(thread) < per_conversation:
+            thread.append(row)
+    return [found.get(i, []) for i in conversation_ids]
