@@ -59,7 +59,11 @@ PUTS: list[tuple[str, Operation, type[Any], dict[str, Any]]] = [
         "vapi",
         integrations.PUT_VAPI,
         integrations.VapiIntegrationIn,
-        {"api_key": "…", "phone_number_id": "…", "voice_id": "21m00Tcm4TlvDq8ikWAM"},
+        {
+            "api_key": "vapi-private-key",
+            "phone_number_id": "4b8c1f2e-7d3a-4e5f-9a6b-0c1d2e3f4a5b",
+            "voice_id": "21m00Tcm4TlvDq8ikWAM",
+        },
     ),
 ]
 ROUTES = [

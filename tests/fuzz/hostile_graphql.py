@@ -133,7 +133,8 @@ def graphql_field_cases(kind: str, name: str, f: GraphQLField) -> list[Case]:
             head, call, variables = args_for(arg_name, sub, inline)
             document = f"{kind}{head} {{ {name}{call}{_selection(f)} }}"
             how = "inline" if inline else "variable"
-            by_id = sub is None and (arg_name in ("id", "ids") or snake.endswith("_id"))
+            # `kind` names an integration the way an id names an object (a REST path segment).
+            by_id = sub is None and (arg_name in ("id", "ids", "kind") or snake.endswith("_id"))
             snake = {"after": "cursor", "first": "limit"}.get(snake, snake)
             out.append(
                 Case(
