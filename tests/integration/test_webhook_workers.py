@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Run in a separate process against the test's own database: a tenant, one endpoint, N leads
 # (N lead.created events) committed in small transactions, and one change that rolls back.
 SEED = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from tortoise.transactions import in_transaction
 from hadar import pagination, secretbox
 from hadar.db import open_db, close_db
@@ -42,7 +42,7 @@ from hadar.services import keys, leads, webhooks
 
 async def main(url, count, batch):
     pagination.configure("x" * 32)
-    secretbox.configure("workers-test-secret")  # the workers' HADAR_SECRET_KEY
+    secretbox.configure(os.environ["HADAR_SECRET_KEY"])  # the workers' own secret
     await open_db(url)
     try:
         tenant = await keys.ensure_tenant(slug="workers")
