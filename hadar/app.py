@@ -34,10 +34,12 @@ from hadar.platform.guard import Guard
 from hadar.platform.runtime import Runtime
 from hadar.platform.store import MemoryStore, RedisStore, Store
 from hadar.platform.tracing import set_trace_id, trace_id_from
+from hadar.providers import registry
+from hadar.providers.factory import ProviderFactory
 from hadar.rest.endpoint import anonymous, public
 from hadar.rest.envelope import data_body, error_body, json_response
 from hadar.rest.routes import api_routes
-from hadar.services import keys
+from hadar.services import integrations, keys
 from hadar.settings import Settings
 from hadar.webhooks.runner import inprocess_worker
 
@@ -165,6 +167,10 @@ def create_app(
     configure_sentry(observability.sentry_dsn)  # observability: before routes are built
     pagination.configure(settings.secret_key)
     secretbox.configure(settings.secret_key)
+    integrations.configure(public_url=settings.public_url)
+    # The only place concrete providers are wired: one shared client, breakers per account.
+    providers = ProviderFactory(settings)
+    registry.install(providers)
     store = build_store(settings)
 
     async def authenticate(token: str) -> Caller:
@@ -184,8 +190,10 @@ def create_app(
             inprocess_worker(settings),  # webhook deliveries, unless `serve --no-worker`
         ):
             try:
+                _ = providers.client  # opened once, shared by every adapter
                 yield
             finally:
+                await providers.aclose()
                 await store.aclose()
 
     routes = [

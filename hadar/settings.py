@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite://./hadar.db"
 SECRET_FILE_NAME = ".hadar-secret"  # noqa: S105 (a file name, not a secret)
@@ -73,6 +74,54 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "`127.0.0.1,::1`",
         "(uvicorn's) proxies whose `X-Forwarded-For` gives the client address",
         frozenset({"serve"}),
+    ),
+    Variable(
+        "HADAR_PUBLIC_URL",
+        "`http://127.0.0.1:8000`",
+        "the address providers reach Hadar at; integrations build their `webhook_url` from it",
+        frozenset({"serve"}),
+    ),
+    Variable(
+        "HADAR_META_GRAPH_URL",
+        "`https://graph.facebook.com`",
+        "Meta's Graph API base URL (tests point it at a local fake)",
+        frozenset({"serve", "worker"}),
+    ),
+    Variable(
+        "HADAR_META_GRAPH_VERSION",
+        "`v23.0`",
+        "the Graph API version in Meta request paths",
+        frozenset({"serve", "worker"}),
+    ),
+    Variable(
+        "HADAR_META_APP_SECRET",
+        "unset: Meta inbound refused",
+        "Hadar's Meta app secret: checks inbound `X-Hub-Signature-256`",
+        frozenset({"serve"}),
+    ),
+    Variable(
+        "HADAR_META_VERIFY_TOKEN",
+        "unset: Meta inbound refused",
+        "answers Meta's `hub.verify_token` subscription check",
+        frozenset({"serve"}),
+    ),
+    Variable(
+        "HADAR_ULTRAMSG_URL",
+        "`https://api.ultramsg.com`",
+        "UltraMsg's base URL (tests point it at a local fake)",
+        frozenset({"serve", "worker"}),
+    ),
+    Variable(
+        "HADAR_STRIPE_URL",
+        "`https://api.stripe.com`",
+        "Stripe's base URL (tests point it at a local fake)",
+        frozenset({"serve", "worker"}),
+    ),
+    Variable(
+        "HADAR_VAPI_URL",
+        "`https://api.vapi.ai`",
+        "Vapi's base URL (tests point it at a local fake)",
+        frozenset({"serve", "worker"}),
     ),
     Variable(
         "HADAR_LOG_FORMAT",
@@ -220,6 +269,15 @@ class Settings:
     webhook_backoff_scale: float = 1.0
     allow_private_webhook_urls: bool = False
     max_body_bytes: int = 1_048_576
+    # Where providers reach Hadar, and the providers' own base URLs (SPEC 1, 9).
+    public_url: str = "http://127.0.0.1:8000"
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v23.0"
+    meta_app_secret: str | None = field(default=None, repr=False)
+    meta_verify_token: str | None = field(default=None, repr=False)
+    ultramsg_url: str = "https://api.ultramsg.com"
+    stripe_url: str = "https://api.stripe.com"
+    vapi_url: str = "https://api.vapi.ai"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -232,4 +290,20 @@ class Settings:
             secret_key=resolve_secret(env, database_url),
             webhook_backoff_scale=_number(env, "HADAR_WEBHOOK_BACKOFF_SCALE", 1.0),
             allow_private_webhook_urls=_flag(env.get("HADAR_ALLOW_PRIVATE_WEBHOOK_URLS")),
+            **_provider_settings(env),
         )
+
+
+def _provider_settings(env: dict[str, str]) -> dict[str, Any]:
+    """HADAR_PUBLIC_URL and the provider settings of SPEC 1, where set (defaults otherwise)."""
+    names = {
+        "public_url": "HADAR_PUBLIC_URL",
+        "meta_graph_url": "HADAR_META_GRAPH_URL",
+        "meta_graph_version": "HADAR_META_GRAPH_VERSION",
+        "meta_app_secret": "HADAR_META_APP_SECRET",
+        "meta_verify_token": "HADAR_META_VERIFY_TOKEN",
+        "ultramsg_url": "HADAR_ULTRAMSG_URL",
+        "stripe_url": "HADAR_STRIPE_URL",
+        "vapi_url": "HADAR_VAPI_URL",
+    }
+    return {attr: env[var] for attr, var in names.items() if env.get(var)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, leads, webhooks
+from hadar.rest import api_keys, audit, integrations, leads, webhooks
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
@@ -16,6 +16,7 @@ ROUTES: list[RouteSpec] = [
     *api_keys.ROUTES,
     *webhooks.ROUTES,
     *audit.ROUTES,
+    *integrations.ROUTES,
 ]
 PREFIXES = ("/api/v1", "/v1", "/api")
 

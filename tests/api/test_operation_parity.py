@@ -28,6 +28,22 @@ MISSING = {
     "dlv": "dlv_01HMNZ0000000000000000000Z",
 }
 WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
+STRIPE = {"secret_key": "sk_live_parity_0000", "webhook_secret": "whsec_parity00"}
+VAPI = {"api_key": "vapi-parity-key-0000", "phone_number_id": "pn_parity"}
+
+
+def _ultramsg(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
+    instance = "instance" + ids["phone"].removeprefix("+")
+    if camel:
+        return {"provider": "ultramsg", "instanceId": instance, "token": "ultra-parity-0000"}
+    return {"provider": "ultramsg", "instance_id": instance, "token": "ultra-parity-0000"}
+
+
+def _meta(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
+    number = ids["phone"].removeprefix("+")
+    if camel:
+        return {"provider": "meta", "phoneNumberId": number, "accessToken": "EAAG-parity-0000"}
+    return {"provider": "meta", "phone_number_id": number, "access_token": "EAAG-parity-0000"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,7 @@ class Twin:
 
     rest: Callable[[dict[str, str]], tuple[str, str, Any]]
     graphql: Callable[[dict[str, str]], tuple[str, dict[str, Any]]]
+    env: str = "test"  # integrations are connected with live keys only
 
 
 def _gql_lead(ids: dict[str, str]) -> dict[str, Any]:
@@ -120,6 +137,44 @@ SCENARIOS: dict[str, Twin] = {
         ),
     ),
 }
+SCENARIOS.update(
+    {
+        "integrations.put_whatsapp": Twin(
+            lambda ids: ("PUT", "/api/v1/integrations/whatsapp", _ultramsg(ids)),
+            lambda ids: (
+                "mutation($i: WhatsAppIntegrationInput!) { connectWhatsapp(input: $i) "
+                "{ id webhook_url: webhookUrl webhook_token: webhookToken } }",
+                {"i": _ultramsg(ids, camel=True)},
+            ),
+            env="live",
+        ),
+        "integrations.put_stripe": Twin(
+            lambda ids: ("PUT", "/api/v1/integrations/stripe", STRIPE),
+            lambda ids: (
+                "mutation($i: StripeIntegrationInput!) { connectStripe(input: $i) { id } }",
+                {"i": {"secretKey": STRIPE["secret_key"], "webhookSecret": "whsec_parity00"}},
+            ),
+            env="live",
+        ),
+        "integrations.put_vapi": Twin(
+            lambda ids: ("PUT", "/api/v1/integrations/vapi", VAPI),
+            lambda ids: (
+                "mutation($i: VapiIntegrationInput!) { connectVapi(input: $i) "
+                "{ id webhook_token: webhookToken } }",
+                {"i": {"apiKey": VAPI["api_key"], "phoneNumberId": VAPI["phone_number_id"]}},
+            ),
+            env="live",
+        ),
+        "integrations.delete": Twin(
+            lambda ids: ("DELETE", f"/api/v1/integrations/{ids['int_kind']}", None),
+            lambda ids: (
+                "mutation($k: String!) { deleteIntegration(kind: $k) { id deleted } }",
+                {"k": ids["int_kind"]},
+            ),
+            env="live",
+        ),
+    }
+)
 MUTATIONS = sorted({spec.op.name: spec.op for spec in ROUTES if spec.mutation}.items())
 
 
@@ -155,7 +210,7 @@ async def call(
     client: httpx.AsyncClient | None = None,
     pad: int = 0,
 ) -> Answer:
-    headers = await ws.headers("test", role)
+    headers = await ws.headers(twin.env, role)
     if key is not None:
         headers["Idempotency-Key"] = key
     http = client or ws.client
@@ -213,7 +268,22 @@ async def prepare(ws: Workspace) -> dict[str, str]:
     dlv = r.json()["data"]["items"][0]["id"]
     r = await ws.request("POST", "/api/v1/api_keys", json={"role": "viewer"})
     key = r.json()["data"]["id"]
-    return {"lead": lead, "whk": whk, "dlv": dlv, "key": key, "phone": phone}
+    # A live WhatsApp integration to disconnect; its `missing` twin names a kind never connected.
+    r = await ws.request(
+        "PUT",
+        "/api/v1/integrations/whatsapp",
+        env="live",
+        json=_meta({"phone": lead_body()["phone"]}),
+    )
+    assert r.status_code == 200, r.text
+    return {
+        "lead": lead,
+        "whk": whk,
+        "dlv": dlv,
+        "key": key,
+        "phone": phone,
+        "int_kind": "whatsapp",
+    }
 
 
 REQUEST_LEVEL = (401, 403, 409, 413, 429, 503)  # statuses both surfaces answer alike
@@ -269,8 +339,11 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "whk": MISSING["whk"],
             "key": MISSING["key"],
             "dlv": MISSING["dlv"],
+            "int_kind": "vapi",  # never connected in these workspaces
         }
-        if name not in ("leads.create", "api_keys.create", "webhooks.create"):
+        if name not in ("leads.create", "api_keys.create", "webhooks.create") and not (
+            name.startswith("integrations.put_")
+        ):
             key2 = str(uuid.uuid4())
             gone = await call(ws, surface, twin, missing, key=key2)
             gone_again = await call(ws, surface, twin, missing, key=key2)
