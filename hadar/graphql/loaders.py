@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.calls import Call
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
@@ -24,6 +25,7 @@ from hadar.services import lookups
 class Loaders:
     lead: DataLoader[str, Lead | LeadRecord | None]
     api_key: DataLoader[str, ApiKey | None]
+    lead_calls: DataLoader[str, list[Call]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
 
     @classmethod
@@ -39,9 +41,13 @@ class Loaders:
         async def load_keys(ids: Sequence[str]) -> list[ApiKey | None]:
             return await lookups.keys_by_ids(scope=scope, ids=ids)
 
+        async def load_lead_calls(ids: Sequence[str]) -> list[list[Call]]:
+            return await lookups.calls_by_leads(scope=scope, lead_ids=ids)
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
+            lead_calls=DataLoader(load_fn=load_lead_calls),
             known_leads=known,
         )
 

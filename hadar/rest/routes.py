@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, integrations, leads, webhooks
+from hadar.rest import api_keys, audit, calls, integrations, leads, webhooks
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
@@ -17,7 +17,10 @@ ROUTES: list[RouteSpec] = [
     *webhooks.ROUTES,
     *audit.ROUTES,
     *integrations.ROUTES,
+    *calls.ROUTES,
 ]
+# Provider webhooks: no API key, so outside the pipeline (each authenticates its provider).
+INBOUND: list[BaseRoute] = [*calls.INBOUND]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
 
@@ -25,4 +28,4 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(spec.path, endpoint(spec), methods=[spec.method]) for spec in ROUTES
     ]
-    return [Mount(prefix, routes=routes) for prefix in PREFIXES]
+    return [Mount(prefix, routes=[*INBOUND, *routes]) for prefix in PREFIXES]

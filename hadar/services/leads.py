@@ -198,6 +198,11 @@ def _rescore(lead: Lead) -> None:
     lead.score, lead.score_factors = score(_facts(lead))
 
 
+def rescore(lead: Lead) -> None:
+    """Recompute the lead's score and its factors (after a call or an inbound message)."""
+    _rescore(lead)
+
+
 def _source_of(spec: _LeadFields) -> tuple[str, str | None]:
     utm = spec.utm or {}
     raw = spec.source or utm.get("utm_source") or utm.get("source")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hadar.domain.calls import Call
 from hadar.domain.leads import Lead
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
@@ -33,3 +34,20 @@ async def keys_by_ids(*, scope: Scope, ids: Sequence[str]) -> list[ApiKey | None
     )
     found = {row.id: row for row in rows}
     return [found.get(i) for i in ids]
+
+
+async def calls_by_leads(*, scope: Scope, lead_ids: Sequence[str]) -> list[list[Call]]:
+    """Each lead's calls in the caller's sandbox, newest first, in `lead_ids` order (one query)."""
+    scope.require_read("calls")
+    wanted = list({i for i in lead_ids if looks_like("lead", i)})
+    rows = (
+        await Call.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, lead_id__in=wanted
+        ).order_by("-id")
+        if wanted
+        else []
+    )
+    grouped: dict[str, list[Call]] = {}
+    for row in rows:
+        grouped.setdefault(row.lead_id, []).append(row)
+    return [grouped.get(i, []) for i in lead_ids]
