@@ -36,6 +36,10 @@ log = logging.getLogger("hadar.calls")
 # read back with GET /call/{id}.
 STALE_AFTER = timedelta(minutes=15)
 RECONCILE_BATCH = 50
+# A call Vapi still cannot tell us about a day after it started (deleted, key revoked) is given
+# up on, so unanswerable calls never crowd out the fresh ones.
+GIVE_UP_AFTER = timedelta(hours=24)
+GAVE_UP_REASON = "hadar-report-never-received"
 
 
 def _system_scope(call: Call | Any) -> Scope:
@@ -180,7 +184,8 @@ async def handle_vapi(*, integration_id: str, secret: str | None, body: bytes) -
 async def reconcile_stale(*, now: datetime | None = None) -> int:
     """Read back live calls started over 15 minutes ago that never got their report (Vapi does
     not retry one it could not deliver) and apply what Vapi says; returns how many ended."""
-    cutoff = (now or clock.now()) - STALE_AFTER
+    at = now or clock.now()
+    cutoff = at - STALE_AFTER
     stale = (
         await Call.filter(
             provider="vapi",
@@ -200,6 +205,8 @@ async def reconcile_stale(*, now: datetime | None = None) -> int:
             report = await port.get_call(provider_call_id=str(call.provider_call_id))
         except (ProviderError, HadarError) as err:  # one account's trouble must not stop the rest
             log.warning("call %s not reconciled: %s", call.id, type(err).__name__)
+            if at - call.created_at >= GIVE_UP_AFTER:
+                await _give_up(call, at)
             continue
         if report.status != "ended":
             update = CallStatusUpdate(str(call.provider_call_id), report.status)
@@ -208,6 +215,13 @@ async def reconcile_stale(*, now: datetime | None = None) -> int:
         if await apply_report(scope=scope, call=call, report=report):
             ended += 1
     return ended
+
+
+async def _give_up(call: Call, at: datetime) -> None:
+    changes: dict[str, Any] = {"report_received_at": at, "updated_at": at}
+    if call.status not in TERMINAL:
+        changes.update(status="failed", ended_reason=GAVE_UP_REASON, ended_at=at)
+    await Call.filter(id=call.id, report_received_at__isnull=True).update(**changes)
 
 
 def present_call(call: Call) -> dict[str, Any]:
