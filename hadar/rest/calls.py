@@ -85,7 +85,7 @@ ROUTES = [
         "summary and transcript land in the lead's `voice` conversation and `call.completed` "
         "is emitted.",
         example=calls.CALL_EXAMPLE,
-        errors=("do_not_contact", "service_unavailable"),
+        errors=("not_found", "do_not_contact", "service_unavailable"),
     ),
     RouteSpec(
         "GET",
