@@ -317,3 +317,16 @@ async def test_a_call_vapi_cannot_find_is_given_up_after_a_day(
     gone = await stored(call["id"])
     assert gone.status == "failed" and gone.ended_reason == call_reports.GAVE_UP_REASON
     assert await Event.filter(type="call.completed", payload__contains=call["id"]).count() == 0
+
+
+async def test_one_integrations_secret_never_touches_another_tenants_call(
+    ws: Workspace, vapi: FakeVapi, client: httpx.AsyncClient
+) -> None:
+    theirs = Workspace(client, ws.slug + "-b")
+    await connect(theirs, vapi)
+    _, call = await live_call(theirs, vapi)
+    provider_id = str((await stored(call["id"])).provider_call_id)
+    mine = await connect(ws, vapi)  # the fake now signs with this workspace's secret
+    await report(ws, mine, vapi, vapi.end_call(provider_id))
+    row = await stored(call["id"])
+    assert row.status == "queued" and row.report_received_at is None
