@@ -28,8 +28,12 @@ async def reconcile_loop(interval: float = RECONCILE_INTERVAL) -> None:
                 log.info("reconciled %d calls whose end-of-call report never arrived", ended)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("reconciling stale calls failed; retrying next interval")
+        except Exception as exc:
+            # One line, no traceback: a database outage is the worker's to report, and its
+            # claiming loop already does, once per retry.
+            log.warning(
+                "reconciling stale calls failed (%s); retrying next interval", type(exc).__name__
+            )
         await asyncio.sleep(interval)
 
 
