@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.types import Info
@@ -19,6 +19,19 @@ from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
 from hadar.services import leads as lead_service
 
+if TYPE_CHECKING:
+    from hadar.graphql.calls import Call
+
+
+async def _calls(
+    root: Any, info: Info[Context, None]
+) -> list[Annotated[Call, strawberry.lazy("hadar.graphql.calls")]]:
+    from hadar.graphql.calls import call_of  # calls' types import this module
+
+    rows = await info.context.loaders.lead_calls.load(str(root.id))
+    return [call_of(row) for row in rows]
+
+
 Lead = object_type(
     lead_service.LeadOut,
     interfaces=(Node,),
@@ -26,6 +39,9 @@ Lead = object_type(
         "matches": MATCHES_FIELD,
         "conversations": strawberry.field(
             resolver=lead_conversations, description="The lead's conversations, newest first."
+        ),
+        "calls": strawberry.field(
+            resolver=_calls, description="The lead's voice calls, newest first (batched)."
         ),
     },
 )

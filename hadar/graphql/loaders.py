@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.calls import Call
 from hadar.domain.conversations import Conversation, Message
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.matching import LeadWish
@@ -33,6 +34,7 @@ class Loaders:
     matches: DataLoader[tuple[LeadWish, int], matches.Ranked]
     conversations_of_lead: DataLoader[str, list[Conversation]]
     messages_of_conversation: DataLoader[str, list[Message]]
+    lead_calls: DataLoader[str, list[Call]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
     known_properties: dict[str, Property | PropertyRecord] = field(default_factory=dict)
 
@@ -68,6 +70,9 @@ class Loaders:
                 scope=scope, conversation_ids=ids, per_conversation=MAX_LIMIT
             )
 
+        async def load_lead_calls(ids: Sequence[str]) -> list[list[Call]]:
+            return await lookups.calls_by_leads(scope=scope, lead_ids=ids)
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
@@ -75,6 +80,7 @@ class Loaders:
             matches=DataLoader(load_fn=load_matches),
             conversations_of_lead=DataLoader(load_fn=load_conversations),
             messages_of_conversation=DataLoader(load_fn=load_messages),
+            lead_calls=DataLoader(load_fn=load_lead_calls),
             known_leads=known,
             known_properties=known_properties,
         )

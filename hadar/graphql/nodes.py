@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from hadar.errors import NotFound, ValidationError
+from hadar.graphql.calls import call_of
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import conversation_node
 from hadar.graphql.keys import key_of
@@ -17,7 +18,7 @@ from hadar.graphql.types import Node
 from hadar.graphql.webhooks import endpoint_of
 from hadar.ids import looks_like
 from hadar.pagination import MAX_LIMIT
-from hadar.services import webhooks
+from hadar.services import calls, webhooks
 
 
 @strawberry.type
@@ -53,6 +54,11 @@ async def _node(context: Context, node_id: str) -> Node | None:
             return endpoint_of(
                 await webhooks.get_endpoint(scope=context.scope, endpoint_id=node_id)
             )
+        except NotFound:
+            return None
+    if looks_like("call", node_id):
+        try:
+            return call_of(await calls.get_call(scope=context.scope, call_id=node_id))
         except NotFound:
             return None
     return None

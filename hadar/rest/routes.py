@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hadar.rest import (
     api_keys,
     audit,
+    calls,
     conversations,
     inbound,
     integrations,
@@ -32,7 +33,10 @@ ROUTES: list[RouteSpec] = [
     *integrations.ROUTES,
     *conversations.ROUTES,
     *whatsapp.ROUTES,
+    *calls.ROUTES,
 ]
+# Provider webhooks: no API key, so outside the pipeline (each authenticates its provider).
+INBOUND: list[BaseRoute] = [*inbound.ROUTES, *calls.INBOUND]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
 
@@ -40,5 +44,4 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(spec.path, endpoint(spec), methods=[spec.method]) for spec in ROUTES
     ]
-    routes += inbound.ROUTES  # provider webhooks: no API key, authenticated on the raw body
-    return [Mount(prefix, routes=routes) for prefix in PREFIXES]
+    return [Mount(prefix, routes=[*INBOUND, *routes]) for prefix in PREFIXES]

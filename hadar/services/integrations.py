@@ -4,6 +4,8 @@ live send, call and payment asks for its account (test keys get the sandbox mark
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -16,8 +18,8 @@ from hadar import clock, secretbox
 from hadar.domain import integrations as rules
 from hadar.domain.integrations import Integration, IntegrationKind, Provider
 from hadar.domain.scope import Operation, Scope
-from hadar.errors import Conflict, Forbidden, NotFound, ValidationError
-from hadar.ids import new_id
+from hadar.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
+from hadar.ids import looks_like, new_id
 from hadar.pagination import Page
 from hadar.providers import registry, sandbox
 from hadar.providers.ports import PaymentsPort, VoicePort, WhatsAppPort
@@ -275,6 +277,22 @@ async def connected(*, scope: Scope, kind: str) -> Connected:
         webhook_url=_url_of(row, _public_url()),
         webhook_token=_token_of(row),
     )
+
+
+async def inbound_integration(*, integration_id: str, kind: str, token: str | None) -> Integration:
+    """The integration a provider's webhook URL names, when `token` equals its webhook token
+    (compared in constant time); Unauthorized otherwise, saying no more."""
+    row = None
+    if looks_like("int", integration_id):
+        row = await Integration.filter(id=integration_id, kind=kind).first()
+    expected = _token_of(row) if row is not None else None
+    # Compared even without a row, so an unknown id costs the same as a wrong token.
+    matches = hmac.compare_digest(
+        (token or "").encode(), (expected or secrets.token_urlsafe(32)).encode()
+    )
+    if row is None or expected is None or not token or not matches:
+        raise Unauthorized("missing or wrong webhook secret")
+    return row
 
 
 def whatsapp_port(*, scope: Scope, account: Connected) -> WhatsAppPort:

@@ -200,8 +200,8 @@ def _rescore(lead: Lead) -> None:
     lead.score, lead.score_factors = score(_facts(lead))
 
 
-async def _rescore_existing(scope: Scope, lead: Lead) -> None:
-    # The lead's inbound messages count too, so a change never drops their engagement points.
+async def rescore_counting_inbound(*, scope: Scope, lead: Lead) -> None:
+    """Recompute the score counting the lead's inbound messages, so no change drops them."""
     inbound = await scoped(Message, scope).filter(lead_id=lead.id, direction="inbound").count()
     rescore(lead=lead, inbound_messages=inbound)
 
@@ -261,7 +261,7 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
         lead.do_not_contact = {
             k: v or bool(given.get(k)) for k, v in _dnc(lead.do_not_contact, None).items()
         }
-    await _rescore_existing(scope, lead)
+    await rescore_counting_inbound(scope=scope, lead=lead)
     lead.updated_at = clock.now()
     try:
         async with in_transaction():  # a savepoint, so the request's transaction survives
@@ -369,7 +369,7 @@ async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
         lead.do_not_contact = _dnc(lead.do_not_contact, spec.do_not_contact)
     if lead.phone is None and lead.email is None:
         raise ValidationError("lead requires at least one of phone or email", field="lead.phone")
-    await _rescore_existing(scope, lead)
+    await rescore_counting_inbound(scope=scope, lead=lead)
     lead.updated_at = clock.now()
     try:
         async with in_transaction():

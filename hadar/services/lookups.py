@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hadar.domain.calls import Call
 from hadar.domain.conversations import Conversation, Message
 from hadar.domain.leads import Lead
 from hadar.domain.properties import Property
@@ -88,3 +89,20 @@ async def messages_by_conversations(
         if len(thread) < per_conversation:
             thread.append(row)
     return [found.get(i, []) for i in conversation_ids]
+
+
+async def calls_by_leads(*, scope: Scope, lead_ids: Sequence[str]) -> list[list[Call]]:
+    """Each lead's calls in the caller's sandbox, newest first, in `lead_ids` order (one query)."""
+    scope.require_read("calls")
+    wanted = list({i for i in lead_ids if looks_like("lead", i)})
+    rows = (
+        await Call.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, lead_id__in=wanted
+        ).order_by("-id")
+        if wanted
+        else []
+    )
+    grouped: dict[str, list[Call]] = {}
+    for row in rows:
+        grouped.setdefault(row.lead_id, []).append(row)
+    return [grouped.get(i, []) for i in lead_ids]

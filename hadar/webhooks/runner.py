@@ -14,6 +14,39 @@ from hadar.webhooks.worker import DEFAULT_LEASE, Worker, WorkerConfig, backoff
 
 log = logging.getLogger("hadar.webhooks")
 INPROCESS_ENV = "HADAR_INPROCESS_WORKER"  # set to 1 by `hadar serve` unless --no-worker
+RECONCILE_INTERVAL = 60.0  # seconds between sweeps for calls whose report never came
+
+
+async def reconcile_loop(interval: float = RECONCILE_INTERVAL) -> None:
+    """Read back stale voice calls now, then every `interval` seconds, until cancelled."""
+    from hadar.services import call_reports
+
+    while True:
+        try:
+            ended = await call_reports.reconcile_stale()
+            if ended:
+                log.info("reconciled %d calls whose end-of-call report never arrived", ended)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # One line, no traceback: a database outage is the worker's to report, and its
+            # claiming loop already does, once per retry.
+            log.warning(
+                "reconciling stale calls failed (%s); retrying next interval", type(exc).__name__
+            )
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def reconciling(interval: float = RECONCILE_INTERVAL) -> AsyncIterator[None]:
+    """Run the call reconciliation beside the worker while the block lasts."""
+    task = asyncio.create_task(reconcile_loop(interval), name="hadar-call-reconcile")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def config_from(settings: Settings, **overrides: float | int) -> WorkerConfig:
@@ -36,7 +69,8 @@ async def inprocess_worker(settings: Settings) -> AsyncIterator[None]:
     task = asyncio.create_task(worker.run())
     log.info("in-process webhook worker %s started", worker.name)
     try:
-        yield
+        async with reconciling():
+            yield
     finally:
         worker.stop()
         await task
@@ -90,7 +124,19 @@ async def run_worker(
     if not await _open_when_reachable(settings.database_url, stopping):
         return
     log.info("webhook worker %s started", worker.name)
+    # Live call reconciliation reads Vapi: the worker process needs the adapters too.
+    from hadar import secretbox
+    from hadar.providers import registry
+    from hadar.providers.factory import ProviderFactory
+    from hadar.services import integrations
+
+    secretbox.configure(settings.secret_key)
+    integrations.configure(public_url=settings.public_url)
+    providers = ProviderFactory(settings)
+    registry.install(providers)
     try:
-        await worker.run()
+        async with reconciling():
+            await worker.run()
     finally:
+        await providers.aclose()
         await close_db()

@@ -262,6 +262,14 @@ SCENARIOS.update(
         ),
     }
 )
+
+SCENARIOS["calls.create"] = Twin(
+    lambda ids: ("POST", "/api/v1/calls", {"lead_id": ids["lead"]}),
+    lambda ids: (
+        "mutation($i: CallCreateInput!) { createCall(input: $i) { id status } }",
+        {"i": {"leadId": ids["lead"]}},
+    ),
+)
 MUTATIONS = sorted({spec.op.name: spec.op for spec in ROUTES if spec.mutation}.items())
 
 
