@@ -13,11 +13,16 @@ from hadar.domain.leads import LeadRecord
 from hadar.errors import NotFound
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
+from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
 from hadar.services import leads as lead_service
 
-Lead = object_type(lead_service.LeadOut, interfaces=(Node,))
+Lead = object_type(
+    lead_service.LeadOut,
+    interfaces=(Node,),
+    relations={"invoices": strawberry.field(resolver=lead_invoices)},
+)
 LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")
 LeadUpdateInput = input_type(lead_service.LeadUpdate, "LeadUpdateInput", optional=True)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.invoices import Invoice
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import ApiKey
@@ -24,6 +25,7 @@ from hadar.services import lookups
 class Loaders:
     lead: DataLoader[str, Lead | LeadRecord | None]
     api_key: DataLoader[str, ApiKey | None]
+    lead_invoices: DataLoader[str, list[Invoice]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
 
     @classmethod
@@ -39,9 +41,13 @@ class Loaders:
         async def load_keys(ids: Sequence[str]) -> list[ApiKey | None]:
             return await lookups.keys_by_ids(scope=scope, ids=ids)
 
+        async def load_lead_invoices(ids: Sequence[str]) -> list[list[Invoice]]:
+            return await lookups.invoices_by_lead_ids(scope=scope, lead_ids=ids)
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
+            lead_invoices=DataLoader(load_fn=load_lead_invoices),
             known_leads=known,
         )
 

@@ -9,13 +9,14 @@ from strawberry.types import Info
 
 from hadar.errors import NotFound, ValidationError
 from hadar.graphql.context import Context
+from hadar.graphql.invoices import invoice_of
 from hadar.graphql.keys import key_of
 from hadar.graphql.leads import lead_of
 from hadar.graphql.types import Node
 from hadar.graphql.webhooks import endpoint_of
 from hadar.ids import looks_like
 from hadar.pagination import MAX_LIMIT
-from hadar.services import webhooks
+from hadar.services import invoices, webhooks
 
 
 @strawberry.type
@@ -45,6 +46,12 @@ async def _node(context: Context, node_id: str) -> Node | None:
             return endpoint_of(
                 await webhooks.get_endpoint(scope=context.scope, endpoint_id=node_id)
             )
+        except NotFound:
+            return None
+    if looks_like("inv", node_id):
+        await context.runtime.guard.require_reachable()  # invoices fail closed, as in invoices
+        try:
+            return invoice_of(await invoices.get_invoice(scope=context.scope, invoice_id=node_id))
         except NotFound:
             return None
     return None

@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from hadar.domain.scope import Operation
-from hadar.graphql import audit, integrations, keys, leads, nodes, webhooks
+from hadar.graphql import audit, integrations, invoices, keys, leads, nodes, webhooks
 from hadar.graphql.errors import log_unexpected
 from hadar.graphql.execution import FastPathExecutionContext
 from hadar.graphql.merge import MergedFieldsRule
@@ -26,7 +26,7 @@ from hadar.graphql.scalars import SCALARS
 from hadar.graphql.types import OPERATION
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
-FEATURES = (leads, keys, webhooks, audit, integrations, nodes)
+FEATURES = (leads, keys, webhooks, audit, integrations, invoices, nodes)
 RULES = tuple(
     MergedFieldsRule if rule is OverlappingFieldsCanBeMergedRule else rule
     for rule in specified_rules
@@ -66,7 +66,13 @@ def build_schema() -> HadarSchema:
     return HadarSchema(
         query=_merged("Query"),
         mutation=_merged("Mutation"),
-        types=[leads.Lead, keys.ApiKey, webhooks.WebhookEndpoint, integrations.Integration],
+        types=[
+            leads.Lead,
+            keys.ApiKey,
+            webhooks.WebhookEndpoint,
+            integrations.Integration,
+            invoices.Invoice,
+        ],
         extensions=_extensions(),
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=FastPathExecutionContext,

@@ -20,7 +20,7 @@ from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
 from hadar.rest.parsing import query_model
-from hadar.rest.spec import RouteSpec
+from hadar.rest.spec import JSON_MEDIA_TYPE, RouteSpec
 
 
 @dataclass
@@ -71,6 +71,7 @@ SURFACE = RestSurface()
 def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint of `spec`: the pipeline around its handler."""
     plan = pipeline.Plan.of(spec.op)
+    binary = spec.media_type != JSON_MEDIA_TYPE
 
     async def run(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
@@ -88,7 +89,7 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
         async def execute(exchange: pipeline.Exchange) -> Outcome:
             query = query_model(request, spec.query)
             status, data = await spec.handler(Call(request, exchange, runtime, query))
-            return Outcome(status, data_body(data))
+            return Outcome(status, data if binary else data_body(data))
 
         outcome = await pipeline.run(
             runtime,
@@ -98,6 +99,8 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
             plan=lambda _: plan,
             execute=execute,
         )
+        if binary and outcome.status == spec.status and not outcome.body.startswith(b'{"data"'):
+            return Response(outcome.body, outcome.status, outcome.headers, spec.media_type)
         return json_response(outcome.status, outcome.body, outcome.headers)
 
     return run

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import api_keys, audit, integrations, leads, webhooks
+from hadar.rest import api_keys, audit, integrations, invoices, leads, webhooks
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
@@ -17,6 +17,7 @@ ROUTES: list[RouteSpec] = [
     *webhooks.ROUTES,
     *audit.ROUTES,
     *integrations.ROUTES,
+    *invoices.ROUTES,
 ]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
@@ -25,4 +26,5 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(spec.path, endpoint(spec), methods=[spec.method]) for spec in ROUTES
     ]
+    routes.extend(invoices.INBOUND)  # provider webhooks: no API key, signed instead
     return [Mount(prefix, routes=routes) for prefix in PREFIXES]
