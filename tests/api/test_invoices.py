@@ -265,7 +265,9 @@ async def test_graphql_twins_node_and_lead_invoices_batched(ws: Workspace) -> No
         "status": "open",
         "payment": {"status": "failed", "failureCode": "card_declined"},
     }
-    node = await gql(ws, '{ node(id: "%s") { ... on Invoice { id status } } }' % inv["id"])
+    node = await gql(
+        ws, "query($id: ID!) { node(id: $id) { ... on Invoice { id status } } }", id=inv["id"]
+    )
     assert node["data"]["node"] == {"id": inv["id"], "status": "open"}
     await draft(ws, lead_id=lead)
     other = await new_lead(ws)
