@@ -5,8 +5,8 @@ and replays that never create a second PaymentIntent, and the signed Stripe webh
 from __future__ import annotations
 
 import asyncio
-import time
 import dataclasses
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
