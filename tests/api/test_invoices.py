@@ -13,10 +13,11 @@ import pytest
 from pypdf import PdfReader
 
 from hadar import clock
+from hadar.domain.invoices import invoice_year
 from hadar.domain.webhooks import Event
 from tests.conftest import Workspace, lead_body
 
-YEAR = clock.now().year  # (not 31 Dec after 20:00 UTC: invoices are dated in Dubai)
+YEAR = invoice_year(clock.now())  # invoices are dated in Dubai (UTC+4)
 
 
 def line(quantity: int = 1, unit_amount: int = 100, description: str = "Commission") -> Any:
@@ -315,3 +316,10 @@ async def test_the_printable_invoice_pdf(ws: Workspace) -> None:
     assert any("\ufe70" <= char <= "\ufeff" for char in raw)
     r = await ws.request("GET", "/api/v1/invoices/inv_01HMNZ0000000000000000000Z.pdf")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_a_lead_with_invoices_cannot_be_deleted(ws: Workspace) -> None:
+    data = await draft(ws)
+    r = await ws.request("DELETE", f"/api/v1/leads/{data['lead_id']}")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    assert (await ws.request("GET", f"/api/v1/invoices/{data['id']}")).status_code == 200

@@ -330,7 +330,8 @@ async def prepare(ws: Workspace) -> dict[str, str]:
     )
     assert r.status_code == 200, r.text
     # A draft to edit, finalize or void, and an open invoice to pay.
-    invoice = {"lead_id": lead, "line_items": INVOICE_LINES}
+    r = await ws.request("POST", "/api/v1/leads", json=lead_body())
+    invoice = {"lead_id": r.json()["data"]["id"], "line_items": INVOICE_LINES}
     r = await ws.request("POST", "/api/v1/invoices", json=invoice)
     inv = r.json()["data"]["id"]
     r = await ws.request("POST", "/api/v1/invoices", json=invoice)
