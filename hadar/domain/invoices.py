@@ -31,8 +31,9 @@ VAT_PERCENT = 5
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
 MAX_DESCRIPTION = 500
-# 10 billion AED a unit: 100 lines x 10,000 x this, plus VAT, still fits a BIGINT (9.2e18).
-MAX_UNIT_AMOUNT = 10**12
+MAX_UNIT_AMOUNT = 10**15  # fils: 10 trillion AED a unit
+# The columns are BIGINT: a total past it is refused on input, never overflowed in the database.
+MAX_TOTAL = 2**63 - 1
 # Invoices are dated in Dubai (GST, UTC+4 all year): 31 Dec 21:00 UTC is already next year.
 GST = timezone(timedelta(hours=4), "GST")
 
@@ -175,6 +176,8 @@ def line_items(raw: Any, *, field: str = "invoice.line_items") -> list[LineItem]
                 field=f"{path}.unit_amount",
             )
         items.append(LineItem(description, quantity, unit_amount))
+    if totals(items)[2] > MAX_TOTAL:
+        raise ValidationError(f"{field} add up to a total beyond {MAX_TOTAL:,} fils", field=field)
     return items
 
 

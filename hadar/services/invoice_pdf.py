@@ -10,7 +10,6 @@ display. The font must carry Arabic glyphs; DejaVu Sans (Debian's `fonts-dejavu-
 from __future__ import annotations
 
 import io
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -31,7 +30,6 @@ from hadar.services.invoices import get_invoice
 
 FONT = "HadarSans"
 FONT_PATHS = (
-    os.environ.get("HADAR_PDF_FONT", ""),
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",  # Debian, Ubuntu
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",  # Fedora, Alpine
     "/usr/share/fonts/TTF/DejaVuSans.ttf",  # Arch
@@ -52,7 +50,7 @@ HEADINGS = {
 @cache
 def _font() -> str:
     for candidate in FONT_PATHS:
-        if candidate and Path(candidate).is_file():
+        if Path(candidate).is_file():
             pdfmetrics.registerFont(TTFont(FONT, candidate))
             return FONT
     raise ServiceUnavailable("no font with Arabic glyphs is installed (fonts-dejavu-core)")

@@ -88,7 +88,8 @@ async def test_100_lines_at_the_limits_total_beyond_32_bits_exactly(ws: Workspac
         ([line(10_001, 1)], "invoice.line_items[0].quantity"),
         ([line(1, 1), line(1, -1)], "invoice.line_items[1].unit_amount"),
         ([line(1, 10.5)], "invoice.line_items[0].unit_amount"),
-        ([line(1, 10**12 + 1)], "invoice.line_items[0].unit_amount"),
+        ([line(1, 10**15 + 1)], "invoice.line_items[0].unit_amount"),
+        ([line(10_000, 10**15)] * 100, "invoice.line_items"),  # a total beyond BIGINT
         ([line(1, True)], "invoice.line_items[0].unit_amount"),
         ([line(1, 1, "")], "invoice.line_items[0].description"),
         ([{**line(), "vat": 1}], "invoice.line_items[0].vat"),
