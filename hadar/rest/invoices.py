@@ -124,6 +124,7 @@ ROUTES = [
         body=invoices.InvoiceCreate,
         response=invoices.InvoiceOut,
         status=201,
+        errors=("not_found",),  # the lead or property named does not exist here
         description="Amounts are integer fils (1 AED = 100 fils). `subtotal` is the sum of "
         "quantity x unit_amount, `vat` 5 % of it rounded half up to the fil, `total` their sum. "
         + ROLES,

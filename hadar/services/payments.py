@@ -193,6 +193,10 @@ def _apply(invoice: Invoice, intent: IntentState, *, succeeded: bool) -> str:
     if succeeded:
         _record(invoice, PaymentIntent(intent.id, "succeeded"))
         return "paid"
+    if invoice.payment_intent_id not in (None, intent.id):
+        # An earlier attempt's intent failing late says nothing about the current one, which
+        # may still charge: recording it would let the next pay start a second attempt.
+        return "ignored"
     code = intent.failure_code or "card_declined"
     if (invoice.payment_intent_id, invoice.payment_status, invoice.payment_failure_code) == (
         intent.id,

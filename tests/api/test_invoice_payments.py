@@ -313,3 +313,16 @@ async def test_invoices_and_the_stripe_webhook_fail_closed_while_redis_is_down(
         )
         assert r.status_code == 503
     assert live.fake.created == 0
+
+
+async def test_a_late_failure_of_an_earlier_attempt_changes_nothing(live: Live) -> None:
+    inv = (await live.open_invoice())["id"]
+    first = (await live.pay(inv, "pm_card_chargeDeclined")).json()["data"]["payment"]
+    current = (await live.pay(inv, "pm_card_authenticationRequired")).json()["data"]
+    assert current["payment"]["intent_id"] != first["intent_id"]
+    old = live.fake.intents[first["intent_id"]]
+    body = live.fake.event("payment_intent.payment_failed", old)
+    r = await live.post_event(body, live.fake.sign(body))
+    assert r.json()["data"]["result"] == "ignored"
+    # Still the second attempt's pending intent: a new pay may not start a third attempt.
+    assert await live.get(inv) == current

@@ -237,6 +237,8 @@ async def test_filters_and_newest_first(ws: Workspace) -> None:
     cursor = page.json()["data"]["pagination"]["next_cursor"]
     r = await ws.request("GET", "/api/v1/invoices", params={"limit": 1, "cursor": cursor})
     assert r.status_code == 400 and r.json()["error"]["field"] == "cursor"  # bound to filters
+    r = await ws.request("GET", "/api/v1/invoices", params={"cursor": "\u00e9t\u00e9.\u00e9"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "cursor"  # not a 500
 
 
 async def gql(ws: Workspace, query: str, role: str = "admin", **variables: Any) -> Any:
