@@ -64,8 +64,8 @@ class InvoicePay(Strict):
 def _refusal(err: ProviderError) -> Exception:
     if err.kind == "conflict":
         return Conflict(
-            "Stripe refused to repeat this payment with other parameters while the previous "
-            "attempt may still charge; nothing was charged twice",
+            "Stripe is still processing this payment attempt, or refused to repeat it with other "
+            "parameters while it may still charge; nothing was charged twice",
             field="payment.payment_method",
         )
     if err.kind == "invalid":
