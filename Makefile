@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test setup services services-stop lint unit test-sqlite test-postgres bench clean
+.PHONY: run test setup fonts services services-stop lint unit test-sqlite test-postgres bench clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,16 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed fonts
+
+# The invoice PDF draws Arabic with DejaVu Sans (Debian's fonts-dejavu-core); nothing is
+# downloaded at run time, so the font is installed here when it is missing.
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+fonts:
+	@test -f $(FONT) || \
+	  { command -v apt-get >/dev/null && apt-get update -q >/dev/null && \
+	    apt-get install -y -q --no-install-recommends fonts-dejavu-core >/dev/null; } || \
+	  echo "warning: install fonts-dejavu-core for invoice PDFs"
 
 # Set up, migrate, create the demo workspace, print a test key, serve on SQLite.
 run: setup

@@ -76,7 +76,8 @@ class CursorSigner:
             payload = _unb64(encoded)
         except (ValueError, TypeError):
             raise error from None
-        if not hmac.compare_digest(mac, self._mac(payload)):
+        # As bytes: compare_digest refuses non-ASCII str (a mangled cursor would be a 500).
+        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             raise error
         try:
             data = orjson.loads(payload)

@@ -31,6 +31,9 @@ VAT_PERCENT = 5
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
 MAX_DESCRIPTION = 500
+MAX_UNIT_AMOUNT = 10**15  # fils: 10 trillion AED a unit
+# The columns are BIGINT: a total past it is refused on input, never overflowed in the database.
+MAX_TOTAL = 2**63 - 1
 # Invoices are dated in Dubai (GST, UTC+4 all year): 31 Dec 21:00 UTC is already next year.
 GST = timezone(timedelta(hours=4), "GST")
 
@@ -166,12 +169,15 @@ def line_items(raw: Any, *, field: str = "invoice.line_items") -> list[LineItem]
                 f"{path}.quantity must be an integer from 1 to {MAX_QUANTITY:,}",
                 field=f"{path}.quantity",
             )
-        if not _integer(unit_amount) or unit_amount < 0:
+        if not _integer(unit_amount) or not 0 <= unit_amount <= MAX_UNIT_AMOUNT:
             raise ValidationError(
-                f"{path}.unit_amount must be an integer number of fils, 0 or more",
+                f"{path}.unit_amount must be an integer number of fils from 0 to "
+                f"{MAX_UNIT_AMOUNT:,}",
                 field=f"{path}.unit_amount",
             )
         items.append(LineItem(description, quantity, unit_amount))
+    if totals(items)[2] > MAX_TOTAL:
+        raise ValidationError(f"{field} add up to a total beyond {MAX_TOTAL:,} fils", field=field)
     return items
 
 
@@ -215,14 +221,41 @@ def check_editable(current: str) -> None:
         raise Conflict(f"the invoice is {current}; only a draft invoice can be edited")
 
 
-def payment_idempotency_key(invoice_id: str) -> str:
-    """Stripe's Idempotency-Key for paying `invoice_id`: the same for every attempt.
+def payment_idempotency_key(invoice_id: str, attempt: int = 1) -> str:
+    """Stripe's Idempotency-Key for attempt `attempt` of paying `invoice_id`.
 
-    Stripe keeps keys 24 h and refuses a reused key with different parameters, so the service
-    also checks payment_intent_id before creating one and never changes amount or currency of
-    an open invoice.
+    Every retry, concurrent pay or replay of one attempt sends the same key, so Stripe creates
+    at most one PaymentIntent for it. A new attempt (and key) starts only once the previous
+    one is known to have charged nothing (`ends_attempt`): Stripe would otherwise replay the
+    old decline for 24 h. Stripe refuses a reused key with other parameters, so the amount and
+    currency of an open invoice never change.
     """
-    return f"hadar-invoice-{invoice_id}-pay"
+    base = f"hadar-invoice-{invoice_id}-pay"
+    return base if attempt <= 1 else f"{base}-{attempt}"
+
+
+def attempt_of(key: str | None) -> int:
+    """The attempt number a stored payment key belongs to (0: no attempt yet)."""
+    if key is None:
+        return 0
+    last = key.rsplit("-", 1)[-1]
+    return int(last) if last.isdigit() else 1
+
+
+# Payment statuses after which the attempt's intent can no longer charge: a decline (ours:
+# `failed`) or a canceled intent. The next pay is then a new attempt. An intent that waits for
+# the customer (requires_payment_method, requires_action, processing) may still charge, so its
+# key is kept: a pay with other parameters meanwhile is Stripe's idempotency_error (409).
+ENDS_ATTEMPT = frozenset({"failed", "canceled"})
+
+
+def next_payment_key(invoice_id: str, *, stored: str | None, payment_status: str | None) -> str:
+    """The key the next pay of an open invoice sends: the stored attempt's while it may still
+    charge (a timeout, a crash before commit, requires_action), else a fresh attempt's."""
+    attempt = attempt_of(stored)
+    if attempt == 0 or payment_status in ENDS_ATTEMPT:
+        attempt += 1
+    return payment_idempotency_key(invoice_id, attempt)
 
 
 _NEXT_NUMBER_SQL = (

@@ -14,6 +14,7 @@ from hadar.errors import NotFound
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import lead_conversations
 from hadar.graphql.derive import as_body, input_type, object_type
+from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.matches import MATCHES_FIELD
 from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
@@ -43,6 +44,7 @@ Lead = object_type(
         "calls": strawberry.field(
             resolver=_calls, description="The lead's voice calls, newest first (batched)."
         ),
+        "invoices": strawberry.field(resolver=lead_invoices),
     },
 )
 LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")

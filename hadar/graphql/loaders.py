@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 
 from hadar.domain.calls import Call
 from hadar.domain.conversations import Conversation, Message
+from hadar.domain.invoices import Invoice
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.matching import LeadWish
 from hadar.domain.properties import Property, PropertyRecord
@@ -35,6 +36,7 @@ class Loaders:
     conversations_of_lead: DataLoader[str, list[Conversation]]
     messages_of_conversation: DataLoader[str, list[Message]]
     lead_calls: DataLoader[str, list[Call]]
+    lead_invoices: DataLoader[str, list[Invoice]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
     known_properties: dict[str, Property | PropertyRecord] = field(default_factory=dict)
 
@@ -73,6 +75,9 @@ class Loaders:
         async def load_lead_calls(ids: Sequence[str]) -> list[list[Call]]:
             return await lookups.calls_by_leads(scope=scope, lead_ids=ids)
 
+        async def load_lead_invoices(ids: Sequence[str]) -> list[list[Invoice]]:
+            return await lookups.invoices_by_lead_ids(scope=scope, lead_ids=ids)
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
@@ -81,6 +86,7 @@ class Loaders:
             conversations_of_lead=DataLoader(load_fn=load_conversations),
             messages_of_conversation=DataLoader(load_fn=load_messages),
             lead_calls=DataLoader(load_fn=load_lead_calls),
+            lead_invoices=DataLoader(load_fn=load_lead_invoices),
             known_leads=known,
             known_properties=known_properties,
         )

@@ -11,6 +11,7 @@ from hadar.errors import NotFound, ValidationError
 from hadar.graphql.calls import call_of
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import conversation_node
+from hadar.graphql.invoices import invoice_of
 from hadar.graphql.keys import key_of
 from hadar.graphql.leads import lead_of
 from hadar.graphql.properties import property_of
@@ -18,7 +19,7 @@ from hadar.graphql.types import Node
 from hadar.graphql.webhooks import endpoint_of
 from hadar.ids import looks_like
 from hadar.pagination import MAX_LIMIT
-from hadar.services import calls, webhooks
+from hadar.services import calls, invoices, webhooks
 
 
 @strawberry.type
@@ -59,6 +60,12 @@ async def _node(context: Context, node_id: str) -> Node | None:
     if looks_like("call", node_id):
         try:
             return call_of(await calls.get_call(scope=context.scope, call_id=node_id))
+        except NotFound:
+            return None
+    if looks_like("inv", node_id):
+        await context.runtime.guard.require_reachable()  # invoices fail closed, as in invoices
+        try:
+            return invoice_of(await invoices.get_invoice(scope=context.scope, invoice_id=node_id))
         except NotFound:
             return None
     return None

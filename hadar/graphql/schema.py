@@ -23,6 +23,7 @@ from hadar.graphql import (
     calls,
     conversations,
     integrations,
+    invoices,
     keys,
     leads,
     matches,
@@ -47,6 +48,7 @@ FEATURES = (
     integrations,
     conversations,
     calls,
+    invoices,
     nodes,
 )
 RULES = tuple(
@@ -98,6 +100,7 @@ def build_schema() -> HadarSchema:
             conversations.Message,
             conversations.WhatsAppTemplate,
             calls.Call,
+            invoices.Invoice,
         ],
         extensions=_extensions(),
         config=StrawberryConfig(scalar_map=SCALARS),

@@ -8,7 +8,7 @@ from typing import Any
 import pydantic
 
 from hadar.openapi.responses import error_response, statuses_of, success_response
-from hadar.rest.spec import RouteSpec
+from hadar.rest.spec import JSON_MEDIA_TYPE, RouteSpec
 from hadar.services.models import schema_name
 
 PREFIX = "/api/v1"
@@ -106,6 +106,9 @@ def operation(spec: RouteSpec, shared: dict[str, Any]) -> dict[str, Any]:
         responses[str(status)] = success_response(
             successes[status], ref(spec.response), mutation=spec.mutation, status=status
         )
+        if spec.media_type != JSON_MEDIA_TYPE:  # the bytes themselves, not an envelope
+            binary = {"schema": {"type": "string", "contentMediaType": spec.media_type}}
+            responses[str(status)]["content"] = {spec.media_type: binary}
     by_status: dict[int, list[str]] = {}
     for code in spec.error_codes:
         for status in statuses_of(code, mutation=spec.mutation):

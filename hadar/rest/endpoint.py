@@ -20,7 +20,7 @@ from hadar.platform.idempotency import Outcome
 from hadar.platform.runtime import Runtime
 from hadar.rest.envelope import data_body, error_body, error_response, json_response
 from hadar.rest.parsing import query_model
-from hadar.rest.spec import RouteSpec
+from hadar.rest.spec import JSON_MEDIA_TYPE, RouteSpec
 
 MAX_PATH_PARAM = 200  # ids are ~31 characters; the idempotency record keeps paths of 500
 
@@ -83,6 +83,7 @@ SURFACE = RestSurface()
 def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint of `spec`: the pipeline around its handler."""
     plan = pipeline.Plan.of(spec.op)
+    binary = spec.media_type != JSON_MEDIA_TYPE
 
     async def run(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
@@ -107,7 +108,7 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
                 raise ValidationError("this route takes no request body", field="body")
             query = query_model(request, spec.query)
             status, data = await spec.handler(Call(request, exchange, runtime, query))
-            return Outcome(status, data_body(data))
+            return Outcome(status, data if binary else data_body(data))
 
         outcome = await pipeline.run(
             runtime,
@@ -117,6 +118,8 @@ def endpoint(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
             plan=lambda _: plan,
             execute=execute,
         )
+        if binary and outcome.status == spec.status and not outcome.body.startswith(b'{"data"'):
+            return Response(outcome.body, outcome.status, outcome.headers, spec.media_type)
         return json_response(outcome.status, outcome.body, outcome.headers)
 
     return run

@@ -14,6 +14,7 @@ from hadar.rest import (
     conversations,
     inbound,
     integrations,
+    invoices,
     leads,
     matches,
     properties,
@@ -34,9 +35,10 @@ ROUTES: list[RouteSpec] = [
     *conversations.ROUTES,
     *whatsapp.ROUTES,
     *calls.ROUTES,
+    *invoices.ROUTES,
 ]
 # Provider webhooks: no API key, so outside the pipeline (each authenticates its provider).
-INBOUND: list[BaseRoute] = [*inbound.ROUTES, *calls.INBOUND]
+INBOUND: list[BaseRoute] = [*inbound.ROUTES, *calls.INBOUND, *invoices.INBOUND]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
 

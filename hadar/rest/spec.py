@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Call"], Awaitable[tuple[int, Any]]]
 # Every authenticated route can answer these; the rest are derived from what a route declares.
 BASE_ERRORS = ("unauthorized", "invalid_api_key", "forbidden", "rate_limited")
+JSON_MEDIA_TYPE = "application/json"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class RouteSpec:
     description: str = ""
     example: dict[str, Any] | None = None  # a request body "Try it out" starts from
     errors: tuple[str, ...] = ()  # documented codes beyond the derived ones
+    # A success in another format (the invoice PDF): the handler returns its bytes, errors
+    # stay JSON envelopes.
+    media_type: str = JSON_MEDIA_TYPE
 
     @property
     def mutation(self) -> bool:

@@ -385,7 +385,12 @@ async def delete_lead(*, scope: Scope, lead_id: str) -> str:
     """Delete the lead for good; returns its id."""
     scope.require_write("leads")
     lead = await get_lead(scope=scope, lead_id=lead_id)
-    await lead.delete()
+    try:
+        async with in_transaction():  # a savepoint: the refusal leaves the request usable
+            await lead.delete()
+    except IntegrityError:
+        # Invoices reference their lead with RESTRICT: an issued invoice is a tax record.
+        raise Conflict(f"lead {lead_id} has invoices and cannot be deleted") from None
     await audit.record(scope=scope, action="lead.deleted", object_id=lead_id)
     return lead_id
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from hadar.domain.calls import Call
 from hadar.domain.conversations import Conversation, Message
+from hadar.domain.invoices import Invoice
 from hadar.domain.leads import Lead
 from hadar.domain.properties import Property
 from hadar.domain.scope import Scope
@@ -106,3 +107,25 @@ async def calls_by_leads(*, scope: Scope, lead_ids: Sequence[str]) -> list[list[
     for row in rows:
         grouped.setdefault(row.lead_id, []).append(row)
     return [grouped.get(i, []) for i in lead_ids]
+
+
+LEAD_INVOICES = 100  # a lead's invoices shown through GraphQL `Lead.invoices`, newest first
+
+
+async def invoices_by_lead_ids(*, scope: Scope, lead_ids: Sequence[str]) -> list[list[Invoice]]:
+    """Each lead's invoices (newest first, at most LEAD_INVOICES), in `lead_ids` order."""
+    scope.require_read("invoices")
+    wanted = list({i for i in lead_ids if looks_like("lead", i)})
+    rows = (
+        await Invoice.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, lead_id__in=wanted
+        ).order_by("-id")
+        if wanted
+        else []
+    )
+    found: dict[str, list[Invoice]] = {}
+    for row in rows:
+        bucket = found.setdefault(row.lead_id, [])
+        if len(bucket) < LEAD_INVOICES:
+            bucket.append(row)
+    return [found.get(i, []) for i in lead_ids]

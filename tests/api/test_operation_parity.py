@@ -28,7 +28,9 @@ MISSING = {
     "whk": "whk_01HMNZ0000000000000000000Z",
     "dlv": "dlv_01HMNZ0000000000000000000Z",
     "prop": "prop_01HMNZ0000000000000000000Z",
+    "inv": "inv_01HMNZ0000000000000000000Z",
 }
+INVOICE_LINES = [{"description": "Commission", "quantity": 1, "unit_amount": 3600000}]
 WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
 STRIPE = {"secret_key": "sk_live_parity_0000", "webhook_secret": "whsec_parity00"}
 VAPI = {"api_key": "vapi-parity-key-0000", "phone_number_id": "pn_parity"}
@@ -273,6 +275,57 @@ SCENARIOS["calls.create"] = Twin(
         {"i": {"leadId": ids["lead"]}},
     ),
 )
+SCENARIOS.update(
+    {
+        "invoices.create": Twin(
+            lambda ids: (
+                "POST",
+                "/api/v1/invoices",
+                {"lead_id": ids["lead"], "line_items": INVOICE_LINES},
+            ),
+            lambda ids: (
+                "mutation($i: InvoiceCreateInput!) { createInvoice(input: $i) { id total } }",
+                {
+                    "i": {
+                        "leadId": ids["lead"],
+                        "lineItems": [
+                            {"description": "Commission", "quantity": 1, "unitAmount": 3600000}
+                        ],
+                    }
+                },
+            ),
+        ),
+        "invoices.update": Twin(
+            lambda ids: ("PATCH", f"/api/v1/invoices/{ids['inv']}", {"due_date": "2026-07-15"}),
+            lambda ids: (
+                'mutation($id: ID!) { updateInvoice(id: $id, input: {dueDate: "2026-07-15"}) '
+                "{ id dueDate } }",
+                {"id": ids["inv"]},
+            ),
+        ),
+        "invoices.finalize": Twin(
+            lambda ids: ("POST", f"/api/v1/invoices/{ids['inv']}/finalize", None),
+            lambda ids: (
+                "mutation($id: ID!) { finalizeInvoice(id: $id) { id number } }",
+                {"id": ids["inv"]},
+            ),
+        ),
+        "invoices.pay": Twin(
+            lambda ids: ("POST", f"/api/v1/invoices/{ids['inv_open']}/pay", None),
+            lambda ids: (
+                "mutation($id: ID!) { payInvoice(id: $id) { id status payment { status } } }",
+                {"id": ids["inv_open"]},
+            ),
+        ),
+        "invoices.void": Twin(
+            lambda ids: ("POST", f"/api/v1/invoices/{ids['inv']}/void", None),
+            lambda ids: (
+                "mutation($id: ID!) { voidInvoice(id: $id) { id status } }",
+                {"id": ids["inv"]},
+            ),
+        ),
+    }
+)
 MUTATIONS = sorted({spec.op.name: spec.op for spec in ROUTES if spec.mutation}.items())
 
 
@@ -379,12 +432,23 @@ async def prepare(ws: Workspace) -> dict[str, str]:
         json=_meta({"phone": lead_body()["phone"]}),
     )
     assert r.status_code == 200, r.text
+    # A draft to edit, finalize or void, and an open invoice to pay.
+    r = await ws.request("POST", "/api/v1/leads", json=lead_body())
+    invoice = {"lead_id": r.json()["data"]["id"], "line_items": INVOICE_LINES}
+    r = await ws.request("POST", "/api/v1/invoices", json=invoice)
+    inv = r.json()["data"]["id"]
+    r = await ws.request("POST", "/api/v1/invoices", json=invoice)
+    inv_open = r.json()["data"]["id"]
+    r = await ws.request("POST", f"/api/v1/invoices/{inv_open}/finalize")
+    assert r.status_code == 200, r.text
     return {
         "lead": lead,
         "whk": whk,
         "dlv": dlv,
         "key": key,
         "phone": phone,
+        "inv": inv,
+        "inv_open": inv_open,
         "prop": prop,
         "ref": ref,
         "int_kind": "whatsapp",
@@ -445,6 +509,8 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "key": MISSING["key"],
             "dlv": MISSING["dlv"],
             "prop": MISSING["prop"],
+            "inv": MISSING["inv"],
+            "inv_open": MISSING["inv"],
             "int_kind": "vapi",  # never connected in these workspaces
         }
         if name not in (

@@ -11,11 +11,13 @@ import pytest
 from hadar.domain.invoices import (
     ACTIONS,
     LineItem,
+    attempt_of,
     check_action,
     check_editable,
     format_number,
     invoice_year,
     line_items,
+    next_payment_key,
     payment_idempotency_key,
     totals,
     vat,
@@ -160,3 +162,29 @@ def test_idempotency_key_is_derived_from_the_invoice_alone() -> None:
     assert "inv_01JABCDEFGHJKMNPQRSTVWXYZ0" in key
     assert key != payment_idempotency_key("inv_01JABCDEFGHJKMNPQRSTVWXYZ1")
     assert len(key) <= 255
+
+
+INV = "inv_01JABCDEFGHJKMNPQRSTVWXYZ0"
+
+
+@pytest.mark.parametrize(
+    ("stored", "status", "expected"),
+    [
+        (None, None, f"hadar-invoice-{INV}-pay"),  # the first attempt
+        # A timeout or crash rolled back: nothing committed, the same key again.
+        (f"hadar-invoice-{INV}-pay", None, f"hadar-invoice-{INV}-pay"),
+        # The intent may still charge (the customer is confirming): keep its key.
+        (f"hadar-invoice-{INV}-pay", "requires_action", f"hadar-invoice-{INV}-pay"),
+        (f"hadar-invoice-{INV}-pay", "processing", f"hadar-invoice-{INV}-pay"),
+        (f"hadar-invoice-{INV}-pay", "requires_payment_method", f"hadar-invoice-{INV}-pay"),
+        # Committed outcomes that charged nothing start the next attempt.
+        (f"hadar-invoice-{INV}-pay", "failed", f"hadar-invoice-{INV}-pay-2"),
+        (f"hadar-invoice-{INV}-pay-2", "canceled", f"hadar-invoice-{INV}-pay-3"),
+        (f"hadar-invoice-{INV}-pay-9", "failed", f"hadar-invoice-{INV}-pay-10"),
+    ],
+)
+def test_the_next_payment_key_changes_only_after_an_attempt_that_charged_nothing(
+    stored: str | None, status: str | None, expected: str
+) -> None:
+    assert next_payment_key(INV, stored=stored, payment_status=status) == expected
+    assert attempt_of(expected) == int(expected.rsplit("-", 1)[-1]) if expected[-1] != "y" else 1
