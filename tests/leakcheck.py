@@ -78,6 +78,10 @@ def start() -> None:
     _previous_level = root.level
     root.addHandler(_handler)
     root.setLevel(logging.DEBUG)
+    # What production can write: the loggers Hadar's logging setup keeps quiet (SQL parameters,
+    # raw URLs) stay at their production level here too; everything else is captured at DEBUG.
+    for name, level in logs.QUIET.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def finish() -> tuple[int, list[str]]:
@@ -92,13 +96,31 @@ def finish() -> tuple[int, list[str]]:
     return len(lines), offending_lines(lines, _sensitive)
 
 
+# Where a test value can hide in a line: tokens (whole or their body), phone digit runs (with or
+# without `+`), e-mail-shaped runs (plain or percent-encoded). Extracting candidates and looking
+# them up keeps the check linear in the size of the log, whatever the number of values.
+_CANDIDATES = re.compile(
+    r"hdr_(?:live|test)_[0-9a-z]{32}"
+    r"|(?<![0-9a-z])[0-9a-z]{32}(?![0-9a-z])"
+    r"|\+?(?<!\d)\d{8,15}(?!\d)"
+    r"|[0-9a-z._+\-]+(?:@|%40)[0-9a-z.\-]+"
+)
+
+
 def offending_lines(lines: list[str], values: set[str]) -> list[str]:
     """The lines holding any spelling of any of `values`, each shown with the value masked."""
     spellings = {spelling for value in values for spelling in _spellings(value)}
+    # Spellings no candidate pattern can produce (e.g. `050 123 4567`) are searched as is.
+    loose = {s for s in spellings if not _CANDIDATES.fullmatch(s) and not s.startswith("+")}
     offending: list[str] = []
     for line in lines:
         lowered = line.lower()
-        found = [spelling for spelling in spellings if spelling in lowered]
+        found: set[str] = set()
+        for candidate in _CANDIDATES.findall(lowered):
+            for form in (candidate, candidate.lstrip("+"), candidate.rstrip(".")):
+                if form in spellings:
+                    found.add(form)
+        found |= {s for s in loose if s in lowered}
         if found:
             shown = line
             for spelling in found:
