@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hadar.rest import (
     api_keys,
     audit,
+    bookings,
     conversations,
     inbound,
     integrations,
@@ -26,6 +27,7 @@ ROUTES: list[RouteSpec] = [
     *leads.ROUTES,
     *matches.ROUTES,
     *properties.ROUTES,
+    *bookings.ROUTES,
     *api_keys.ROUTES,
     *webhooks.ROUTES,
     *audit.ROUTES,
