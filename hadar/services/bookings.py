@@ -203,7 +203,7 @@ async def update_booking(*, scope: Scope, booking_id: str, data: Any) -> Booking
     if spec.agent is not None:
         row.agent = spec.agent
     if "notes" in given:
-        row.notes = spec.notes
+        row.notes = spec.notes  # type: ignore[assignment]  # the column is nullable
     if "starts_at" in given or "ends_at" in given:
         start = spec.starts_at or row.starts_at
         # A new start without an end keeps the booking's length.
