@@ -11,6 +11,7 @@ from strawberry.types import Info
 from hadar.domain.leads import Lead as LeadRow
 from hadar.domain.leads import LeadRecord
 from hadar.errors import NotFound
+from hadar.graphql.bookings import lead_bookings
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import lead_conversations
 from hadar.graphql.derive import as_body, input_type, object_type
@@ -26,6 +27,9 @@ Lead = object_type(
         "matches": MATCHES_FIELD,
         "conversations": strawberry.field(
             resolver=lead_conversations, description="The lead's conversations, newest first."
+        ),
+        "bookings": strawberry.field(
+            resolver=lead_bookings, description="The lead's viewings, newest first."
         ),
     },
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.bookings import Booking
 from hadar.domain.conversations import Conversation, Message
 from hadar.domain.leads import Lead, LeadRecord
 from hadar.domain.matching import LeadWish
@@ -33,6 +34,8 @@ class Loaders:
     matches: DataLoader[tuple[LeadWish, int], matches.Ranked]
     conversations_of_lead: DataLoader[str, list[Conversation]]
     messages_of_conversation: DataLoader[str, list[Message]]
+    bookings_of_lead: DataLoader[str, list[Booking]]
+    bookings_of_property: DataLoader[str, list[Booking]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
     known_properties: dict[str, Property | PropertyRecord] = field(default_factory=dict)
 
@@ -68,6 +71,14 @@ class Loaders:
                 scope=scope, conversation_ids=ids, per_conversation=MAX_LIMIT
             )
 
+        async def load_lead_bookings(ids: Sequence[str]) -> list[list[Booking]]:
+            return await lookups.bookings_by_parents(scope=scope, column="lead_id", parent_ids=ids)
+
+        async def load_property_bookings(ids: Sequence[str]) -> list[list[Booking]]:
+            return await lookups.bookings_by_parents(
+                scope=scope, column="property_id", parent_ids=ids
+            )
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
@@ -75,6 +86,8 @@ class Loaders:
             matches=DataLoader(load_fn=load_matches),
             conversations_of_lead=DataLoader(load_fn=load_conversations),
             messages_of_conversation=DataLoader(load_fn=load_messages),
+            bookings_of_lead=DataLoader(load_fn=load_lead_bookings),
+            bookings_of_property=DataLoader(load_fn=load_property_bookings),
             known_leads=known,
             known_properties=known_properties,
         )

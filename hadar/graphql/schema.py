@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from hadar.domain.scope import Operation
 from hadar.graphql import (
     audit,
+    bookings,
     conversations,
     integrations,
     keys,
@@ -36,7 +37,18 @@ from hadar.graphql.scalars import SCALARS
 from hadar.graphql.types import OPERATION
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
-FEATURES = (leads, matches, properties, keys, webhooks, audit, integrations, conversations, nodes)
+FEATURES = (
+    leads,
+    matches,
+    properties,
+    bookings,
+    keys,
+    webhooks,
+    audit,
+    integrations,
+    conversations,
+    nodes,
+)
 RULES = tuple(
     MergedFieldsRule if rule is OverlappingFieldsCanBeMergedRule else rule
     for rule in specified_rules
@@ -79,6 +91,7 @@ def build_schema() -> HadarSchema:
         types=[
             leads.Lead,
             properties.Property,
+            bookings.Booking,
             keys.ApiKey,
             webhooks.WebhookEndpoint,
             integrations.Integration,

@@ -26,7 +26,7 @@ from hadar.ids import new_id
 from hadar.pagination import Page
 from hadar.services import audit, events, leads
 from hadar.services.listing import binding, get_in_scope, newest_first, scoped
-from hadar.services.models import Out, Timestamp, id_of, list_of
+from hadar.services.models import DATETIME, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, UtcDatetime, parse
 
 CREATE = Operation("bookings.create", "bookings", mutation=True)
@@ -38,7 +38,7 @@ CANCEL = Operation("bookings.cancel", "bookings", mutation=True)
 Agent = Annotated[str, pydantic.Field(min_length=1, max_length=320)]
 Notes = Annotated[str, pydantic.Field(max_length=10_000)]
 # JSON carries times as text, so these fields parse strings even in a strict model.
-Instant = Annotated[UtcDatetime, pydantic.Field(strict=False)]
+Instant = Annotated[UtcDatetime, pydantic.Field(strict=False), DATETIME]
 StatusName = Literal["scheduled", "confirmed", "completed", "cancelled", "no_show"]
 
 
@@ -193,6 +193,10 @@ async def update_booking(*, scope: Scope, booking_id: str, data: Any) -> Booking
     scope.require_write("bookings")
     spec = parse(BookingUpdate, data, root="booking")
     row = await get_booking(scope=scope, booking_id=booking_id, lock=True)
+    return await _apply(scope, row, spec)
+
+
+async def _apply(scope: Scope, row: Booking, spec: BookingUpdate) -> Booking:
     given = spec.model_fields_set
     for name in ("agent", "starts_at", "status"):
         if name in given and getattr(spec, name) is None:
@@ -218,9 +222,11 @@ async def update_booking(*, scope: Scope, booking_id: str, data: Any) -> Booking
 
 async def cancel_booking(*, scope: Scope, booking_id: str) -> Booking:
     """Cancel the booking (frees its slot); a completed, cancelled or no-show one is 409."""
-    return await update_booking(
-        scope=scope, booking_id=booking_id, data={"status": BookingStatus.CANCELLED.value}
-    )
+    scope.require_write("bookings")
+    row = await get_booking(scope=scope, booking_id=booking_id, lock=True)
+    # Unlike a PATCH repeating the status, cancelling a cancelled booking is refused.
+    rules.check_move(row.status, BookingStatus.CANCELLED.value)
+    return await _apply(scope, row, BookingUpdate(status="cancelled"))
 
 
 async def list_bookings(

@@ -312,3 +312,79 @@ async def gql(ws: Workspace, query: str, variables: dict[str, Any] | None = None
     r = await ws.request("POST", "/graphql", json={"query": query, "variables": variables or {}})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+async def test_graphql_twins_relations_and_node(ws: Workspace) -> None:
+    lead, prop = await new_lead(ws), await new_property(ws)
+    made = await gql(
+        ws,
+        "mutation($i: BookingCreateInput!) { createBooking(input: $i) "
+        "{ id startsAt endsAt status lead { id status } property { id } } }",
+        {
+            "i": {
+                "leadId": lead,
+                "propertyId": prop,
+                "agent": "sara@agency.ae",
+                "startsAt": "2026-06-01T14:00:00+04:00",
+            }
+        },
+    )
+    row = made["data"]["createBooking"]
+    assert (row["startsAt"], row["endsAt"]) == (
+        "2026-06-01T10:00:00.000Z",
+        "2026-06-01T10:30:00.000Z",
+    )
+    assert row["lead"] == {"id": lead, "status": "viewing"} and row["property"] == {"id": prop}
+    rest = (await ws.request("GET", f"{BOOKINGS}/{row['id']}")).json()["data"]
+    assert rest["starts_at"] == row["startsAt"]
+    clash = await gql(
+        ws,
+        "mutation($i: BookingCreateInput!) { createBooking(input: $i) { id } }",
+        {
+            "i": {
+                "leadId": lead,
+                "propertyId": prop,
+                "agent": "x",
+                "startsAt": "2026-06-01T10:10:00Z",
+            }
+        },
+    )
+    assert clash["errors"][0]["extensions"]["code"] == "conflict"
+    moved = await gql(
+        ws,
+        'mutation($id: ID!) { updateBooking(id: $id, input: {status: "confirmed"}) { status } }',
+        {"id": row["id"]},
+    )
+    assert moved["data"]["updateBooking"]["status"] == "confirmed"
+    listed = await gql(
+        ws,
+        "query($l: ID!, $p: ID!, $b: ID!) { bookings(leadId: $l) { edges { node { id } } } "
+        "lead(id: $l) { bookings { id } } property(id: $p) { bookings { id agent } } "
+        "node(id: $b) { ... on Booking { id status } } }",
+        {"l": lead, "p": prop, "b": row["id"]},
+    )
+    assert "errors" not in listed, listed
+    data = listed["data"]
+    assert [e["node"]["id"] for e in data["bookings"]["edges"]] == [row["id"]]
+    assert data["lead"]["bookings"] == [{"id": row["id"]}]
+    assert data["property"]["bookings"] == [{"id": row["id"], "agent": "sara@agency.ae"}]
+    assert data["node"] == {"id": row["id"], "status": "confirmed"}
+    gone = await gql(
+        ws, "mutation($id: ID!) { cancelBooking(id: $id) { status } }", {"id": row["id"]}
+    )
+    assert gone["data"]["cancelBooking"]["status"] == "cancelled"
+    again = await gql(
+        ws, "mutation($id: ID!) { cancelBooking(id: $id) { status } }", {"id": row["id"]}
+    )
+    assert again["errors"][0]["extensions"]["code"] == "conflict"
+
+
+async def test_cancel_twice_is_conflict_and_patch_repeating_status_is_no_move(
+    ws: Workspace,
+) -> None:
+    row = await booked(ws)
+    url = f"{BOOKINGS}/{row['id']}"
+    assert (await ws.request("PATCH", url, json={"status": "scheduled"})).status_code == 200
+    assert (await ws.request("POST", f"{url}/cancel")).status_code == 200
+    err = error_of(await ws.request("POST", f"{url}/cancel"), 409, "conflict")
+    assert "cancelled" in err["message"]
