@@ -27,6 +27,7 @@ MISSING = {
     "whk": "whk_01HMNZ0000000000000000000Z",
     "dlv": "dlv_01HMNZ0000000000000000000Z",
     "prop": "prop_01HMNZ0000000000000000000Z",
+    "bkg": "bkg_01HMNZ0000000000000000000Z",
 }
 WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
 STRIPE = {"secret_key": "sk_live_parity_0000", "webhook_secret": "whsec_parity00"}
@@ -262,6 +263,46 @@ SCENARIOS.update(
         ),
     }
 )
+
+
+def _booking(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
+    # The agent is unique per prepare, so the surfaces' bookings never overlap each other.
+    lead, prop = ("leadId", "propertyId") if camel else ("lead_id", "property_id")
+    starts = "startsAt" if camel else "starts_at"
+    return {
+        lead: ids["lead"],
+        prop: ids["prop"],
+        "agent": ids["ref"],
+        starts: "2026-09-01T12:00:00Z",
+    }
+
+
+SCENARIOS.update(
+    {
+        "bookings.create": Twin(
+            lambda ids: ("POST", "/api/v1/bookings", _booking(ids)),
+            lambda ids: (
+                "mutation($i: BookingCreateInput!) { createBooking(input: $i) { id status } }",
+                {"i": _booking(ids, camel=True)},
+            ),
+        ),
+        "bookings.update": Twin(
+            lambda ids: ("PATCH", f"/api/v1/bookings/{ids['bkg']}", {"status": "confirmed"}),
+            lambda ids: (
+                'mutation($id: ID!) { updateBooking(id: $id, input: {status: "confirmed"}) '
+                "{ id status } }",
+                {"id": ids["bkg"]},
+            ),
+        ),
+        "bookings.cancel": Twin(
+            lambda ids: ("POST", f"/api/v1/bookings/{ids['bkg']}/cancel", None),
+            lambda ids: (
+                "mutation($id: ID!) { cancelBooking(id: $id) { id status } }",
+                {"id": ids["bkg"]},
+            ),
+        ),
+    }
+)
 MUTATIONS = sorted({spec.op.name: spec.op for spec in ROUTES if spec.mutation}.items())
 
 
@@ -345,7 +386,7 @@ async def call(
 
 
 async def prepare(ws: Workspace) -> dict[str, str]:
-    """A fresh lead, key, endpoint, delivery and property for one scenario run."""
+    """A fresh lead, key, endpoint, delivery, property and booking for one scenario run."""
     phone = lead_body()["phone"]
     ref = f"PAR-{uuid.uuid4().hex[:12]}"
     r = await ws.request(
@@ -360,6 +401,10 @@ async def prepare(ws: Workspace) -> dict[str, str]:
     dlv = r.json()["data"]["items"][0]["id"]
     r = await ws.request("POST", "/api/v1/api_keys", json={"role": "viewer"})
     key = r.json()["data"]["id"]
+    booking = {"lead_id": lead, "property_id": prop, "agent": ref, "starts_at": "2026-09-01T09:00Z"}
+    r = await ws.request("POST", "/api/v1/bookings", json=booking)
+    assert r.status_code == 201, r.text
+    bkg = r.json()["data"]["id"]
     # A live WhatsApp integration to disconnect; its `missing` twin names a kind never connected.
     r = await ws.request(
         "PUT",
@@ -375,6 +420,7 @@ async def prepare(ws: Workspace) -> dict[str, str]:
         "key": key,
         "phone": phone,
         "prop": prop,
+        "bkg": bkg,
         "ref": ref,
         "int_kind": "whatsapp",
     }
@@ -434,6 +480,7 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "key": MISSING["key"],
             "dlv": MISSING["dlv"],
             "prop": MISSING["prop"],
+            "bkg": MISSING["bkg"],
             "int_kind": "vapi",  # never connected in these workspaces
         }
         if name not in (
