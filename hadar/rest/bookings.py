@@ -50,6 +50,7 @@ ROUTES = [
         body=bookings.BookingCreate,
         response=bookings.BookingOut,
         status=201,
+        errors=("not_found",),  # an unknown lead_id or property_id
         description="Required: `lead_id`, `property_id`, `agent`, `starts_at` (any offset; "
         "answered in UTC). `ends_at` defaults to 30 minutes later and must be after "
         "`starts_at` and at most 8 hours after it. The property must be `available` and "
