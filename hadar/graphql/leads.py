@@ -11,6 +11,7 @@ from strawberry.types import Info
 from hadar.domain.leads import Lead as LeadRow
 from hadar.domain.leads import LeadRecord
 from hadar.errors import NotFound
+from hadar.graphql.bookings import lead_bookings
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import lead_conversations
 from hadar.graphql.derive import as_body, input_type, object_type
@@ -45,6 +46,9 @@ Lead = object_type(
             resolver=_calls, description="The lead's voice calls, newest first (batched)."
         ),
         "invoices": strawberry.field(resolver=lead_invoices),
+        "bookings": strawberry.field(
+            resolver=lead_bookings, description="The lead's viewings, newest first."
+        ),
     },
 )
 LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")

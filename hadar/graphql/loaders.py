@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from hadar.domain.bookings import Booking
 from hadar.domain.calls import Call
 from hadar.domain.conversations import Conversation, Message
 from hadar.domain.invoices import Invoice
@@ -37,6 +38,8 @@ class Loaders:
     messages_of_conversation: DataLoader[str, list[Message]]
     lead_calls: DataLoader[str, list[Call]]
     lead_invoices: DataLoader[str, list[Invoice]]
+    bookings_of_lead: DataLoader[str, list[Booking]]
+    bookings_of_property: DataLoader[str, list[Booking]]
     known_leads: dict[str, Lead | LeadRecord] = field(default_factory=dict)
     known_properties: dict[str, Property | PropertyRecord] = field(default_factory=dict)
 
@@ -78,6 +81,14 @@ class Loaders:
         async def load_lead_invoices(ids: Sequence[str]) -> list[list[Invoice]]:
             return await lookups.invoices_by_lead_ids(scope=scope, lead_ids=ids)
 
+        async def load_lead_bookings(ids: Sequence[str]) -> list[list[Booking]]:
+            return await lookups.bookings_by_parents(scope=scope, column="lead_id", parent_ids=ids)
+
+        async def load_property_bookings(ids: Sequence[str]) -> list[list[Booking]]:
+            return await lookups.bookings_by_parents(
+                scope=scope, column="property_id", parent_ids=ids
+            )
+
         return cls(
             lead=DataLoader(load_fn=load_leads),
             api_key=DataLoader(load_fn=load_keys),
@@ -87,6 +98,8 @@ class Loaders:
             messages_of_conversation=DataLoader(load_fn=load_messages),
             lead_calls=DataLoader(load_fn=load_lead_calls),
             lead_invoices=DataLoader(load_fn=load_lead_invoices),
+            bookings_of_lead=DataLoader(load_fn=load_lead_bookings),
+            bookings_of_property=DataLoader(load_fn=load_property_bookings),
             known_leads=known,
             known_properties=known_properties,
         )

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from hadar.errors import NotFound, ValidationError
+from hadar.graphql.bookings import booking_of
 from hadar.graphql.calls import call_of
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import conversation_node
@@ -19,7 +20,7 @@ from hadar.graphql.types import Node
 from hadar.graphql.webhooks import endpoint_of
 from hadar.ids import looks_like
 from hadar.pagination import MAX_LIMIT
-from hadar.services import calls, invoices, webhooks
+from hadar.services import bookings, calls, invoices, webhooks
 
 
 @strawberry.type
@@ -43,6 +44,11 @@ async def _node(context: Context, node_id: str) -> Node | None:
     if looks_like("prop", node_id):
         row = await context.loaders.property.load(node_id)
         return property_of(row) if row else None
+    if looks_like("bkg", node_id):
+        try:
+            return booking_of(await bookings.get_booking(scope=context.scope, booking_id=node_id))
+        except NotFound:
+            return None
     if looks_like("key", node_id):
         await context.runtime.guard.require_reachable()  # API keys fail closed, as in apiKeys
         key = await context.loaders.api_key.load(node_id)

@@ -8,13 +8,22 @@ import strawberry
 from strawberry.types import Info
 
 from hadar.errors import NotFound
+from hadar.graphql.bookings import property_bookings
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.scalars import BigInt
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
 from hadar.services import properties as property_service
 
-Property = object_type(property_service.PropertyOut, interfaces=(Node,))
+Property = object_type(
+    property_service.PropertyOut,
+    interfaces=(Node,),
+    relations={
+        "bookings": strawberry.field(
+            resolver=property_bookings, description="The property's viewings, newest first."
+        )
+    },
+)
 PropertyCreateInput = input_type(property_service.PropertyCreate, "PropertyCreateInput")
 PropertyUpdateInput = input_type(
     property_service.PropertyUpdate, "PropertyUpdateInput", optional=True

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from hadar.domain.scope import Operation
 from hadar.graphql import (
     audit,
+    bookings,
     calls,
     conversations,
     integrations,
@@ -42,6 +43,7 @@ FEATURES = (
     leads,
     matches,
     properties,
+    bookings,
     keys,
     webhooks,
     audit,
@@ -93,6 +95,7 @@ def build_schema() -> HadarSchema:
         types=[
             leads.Lead,
             properties.Property,
+            bookings.Booking,
             keys.ApiKey,
             webhooks.WebhookEndpoint,
             integrations.Integration,

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from hadar.rest import (
     api_keys,
     audit,
+    bookings,
     calls,
     conversations,
     inbound,
@@ -28,6 +29,7 @@ ROUTES: list[RouteSpec] = [
     *leads.ROUTES,
     *matches.ROUTES,
     *properties.ROUTES,
+    *bookings.ROUTES,
     *api_keys.ROUTES,
     *webhooks.ROUTES,
     *audit.ROUTES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hadar.domain.bookings import Booking
 from hadar.domain.calls import Call
 from hadar.domain.conversations import Conversation, Message
 from hadar.domain.invoices import Invoice
@@ -129,3 +130,23 @@ async def invoices_by_lead_ids(*, scope: Scope, lead_ids: Sequence[str]) -> list
         if len(bucket) < LEAD_INVOICES:
             bucket.append(row)
     return [found.get(i, []) for i in lead_ids]
+
+
+async def bookings_by_parents(
+    *, scope: Scope, column: str, parent_ids: Sequence[str]
+) -> list[list[Booking]]:
+    """Each lead's or property's bookings (`column` lead_id or property_id), newest first, in
+    `parent_ids` order: one query for all."""
+    prefix = {"lead_id": "lead", "property_id": "prop"}[column]
+    wanted = list({i for i in parent_ids if looks_like(prefix, i)})
+    rows = (
+        await Booking.filter(
+            tenant_id=scope.tenant_id, environment=scope.environment, **{f"{column}__in": wanted}
+        ).order_by("-id")
+        if wanted
+        else []
+    )
+    found: dict[str, list[Booking]] = {}
+    for row in rows:
+        found.setdefault(getattr(row, column), []).append(row)
+    return [found.get(i, []) for i in parent_ids]

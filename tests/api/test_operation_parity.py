@@ -29,6 +29,7 @@ MISSING = {
     "dlv": "dlv_01HMNZ0000000000000000000Z",
     "prop": "prop_01HMNZ0000000000000000000Z",
     "inv": "inv_01HMNZ0000000000000000000Z",
+    "bkg": "bkg_01HMNZ0000000000000000000Z",
 }
 INVOICE_LINES = [{"description": "Commission", "quantity": 1, "unit_amount": 3600000}]
 WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
@@ -326,6 +327,48 @@ SCENARIOS.update(
         ),
     }
 )
+
+
+def _booking(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
+    # The agent is unique per prepare, so the surfaces' bookings never overlap each other.
+    lead, prop = ("leadId", "propertyId") if camel else ("lead_id", "property_id")
+    starts = "startsAt" if camel else "starts_at"
+    return {
+        lead: ids["lead"],
+        prop: ids["prop"],
+        "agent": ids["ref"],
+        starts: "2026-09-01T12:00:00Z",
+    }
+
+
+SCENARIOS.update(
+    {
+        "bookings.create": Twin(
+            lambda ids: ("POST", "/api/v1/bookings", _booking(ids)),
+            lambda ids: (
+                "mutation($i: BookingCreateInput!) { createBooking(input: $i) { id status } }",
+                {"i": _booking(ids, camel=True)},
+            ),
+        ),
+        "bookings.update": Twin(
+            lambda ids: ("PATCH", f"/api/v1/bookings/{ids['bkg']}", {"status": "confirmed"}),
+            lambda ids: (
+                'mutation($id: ID!) { updateBooking(id: $id, input: {status: "confirmed"}) '
+                "{ id status } }",
+                {"id": ids["bkg"]},
+            ),
+        ),
+        "bookings.cancel": Twin(
+            lambda ids: ("POST", f"/api/v1/bookings/{ids['bkg']}/cancel", None),
+            lambda ids: (
+                "mutation($id: ID!) { cancelBooking(id: $id) { id status } }",
+                {"id": ids["bkg"]},
+            ),
+        ),
+    }
+)
+
+
 MUTATIONS = sorted({spec.op.name: spec.op for spec in ROUTES if spec.mutation}.items())
 
 
@@ -441,12 +484,17 @@ async def prepare(ws: Workspace) -> dict[str, str]:
     inv_open = r.json()["data"]["id"]
     r = await ws.request("POST", f"/api/v1/invoices/{inv_open}/finalize")
     assert r.status_code == 200, r.text
+    booking = {"lead_id": lead, "property_id": prop, "agent": ref, "starts_at": "2026-09-01T09:00Z"}
+    r = await ws.request("POST", "/api/v1/bookings", json=booking)
+    assert r.status_code == 201, r.text
+    bkg = r.json()["data"]["id"]
     return {
         "lead": lead,
         "whk": whk,
         "dlv": dlv,
         "key": key,
         "phone": phone,
+        "bkg": bkg,
         "inv": inv,
         "inv_open": inv_open,
         "prop": prop,
@@ -511,6 +559,7 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "prop": MISSING["prop"],
             "inv": MISSING["inv"],
             "inv_open": MISSING["inv"],
+            "bkg": MISSING["bkg"],
             "int_kind": "vapi",  # never connected in these workspaces
         }
         if name not in (
