@@ -88,6 +88,8 @@ def check_rest(case: Case, r: httpx.Response) -> None:
     assert set(body) == {"data", "error"} and body["data"] is None, body
     err = body["error"]
     assert err["code"] in CLIENT_CODES, err
+    if err["code"] == "not_found" and MISSING_ID in r.request.url.path:
+        return  # its object was never prepared: refused at the lookup, before the body
     if case.code is not None:
         assert err["code"] == case.code, err
     assert _matches(case.field, err.get("field")), err
@@ -121,7 +123,12 @@ def check_graphql(case: Case, r: httpx.Response) -> None:
         return  # its parent object was never prepared: refused before the field was read
     if case.code is not None:
         assert ext["code"] == case.code, body["errors"][0]
-    assert _matches(case.field, ext.get("field")), body["errors"][0]
+    first = body["errors"][0]
+    # A nested input the generator cannot fill (an invoice's line items) is refused by GraphQL's
+    # own input coercion before any field is read: a validation error without a field.
+    coercion = "path" not in first and "Expected value of type" in first["message"]
+    if not coercion:
+        assert _matches(case.field, ext.get("field")), first
     assert ext["trace_id"] and r.headers["x-trace-id"] == ext["trace_id"]
 
 
