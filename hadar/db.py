@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 
-from hadar.domain import MODEL_MODULES
+from hadar.domain import model_modules
 from hadar.settings import DEFAULT_DATABASE_URL, StartupError, require_directory, sqlite_path
 
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
@@ -27,7 +27,7 @@ def tortoise_config(database_url: str, *, migrations: str = MIGRATIONS) -> dict[
         "connections": {"default": database_url},
         "apps": {
             "hadar": {
-                "models": MODEL_MODULES,
+                "models": model_modules(),
                 "default_connection": "default",
                 "migrations": migrations,
             }

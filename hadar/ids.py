@@ -39,3 +39,9 @@ def looks_like(prefix: str, value: str) -> bool:
     """True when `value` has the shape of an id with `prefix`."""
     match = _ID_RE.match(value)
     return match is not None and match.group(1) == prefix
+
+
+def well_formed(value: str) -> bool:
+    """True when `value` has the shape of some Hadar id: safe to put in a query (no NUL, no
+    over-long text), even when nothing answers to it."""
+    return _ID_RE.match(value) is not None

@@ -28,6 +28,7 @@ from tortoise.models import Model
 
 from hadar.domain.leads import Lead, LeadStatus
 from hadar.domain.properties import Property
+from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
 from hadar.errors import Conflict, ValidationError
 
@@ -66,6 +67,9 @@ MOVES = {
 LEAD_STAGES_BEFORE_VIEWING = frozenset(
     {LeadStatus.NEW.value, LeadStatus.CONTACTED.value, LeadStatus.QUALIFIED.value}
 )
+
+
+BOOKINGS = Resource("bookings", writers=AGENTS)
 
 
 class Booking(Model):

@@ -14,6 +14,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from hadar.domain.leads import Lead
+from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
 
 
@@ -33,6 +34,9 @@ _RANK = {
     CallStatus.ENDED: 3,
     CallStatus.FAILED: 3,
 }
+
+
+CALLS = Resource("calls", writers=AGENTS)
 
 
 class Call(Model):

@@ -19,6 +19,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from hadar.domain.leads import Lead
+from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
 
 WINDOW = timedelta(hours=24)
@@ -49,6 +50,10 @@ class MessageStatus(StrEnum):
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+
+
+CONVERSATIONS = Resource("conversations", writers=AGENTS)
+MESSAGES = Resource("messages", writers=AGENTS)
 
 
 class Conversation(Model):

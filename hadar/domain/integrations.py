@@ -23,6 +23,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 
 
@@ -71,6 +72,9 @@ WEBHOOK_PATHS = {
     Provider.VAPI: "/api/v1/calls/inbound/vapi/{id}",
     Provider.STRIPE: "/api/v1/invoices/inbound/stripe/{id}",
 }
+
+
+INTEGRATIONS = Resource("integrations", admin_reads=True, fail_closed=True)
 
 
 class Integration(Model):

@@ -23,6 +23,7 @@ from tortoise.models import Model
 
 from hadar.domain.leads import Lead
 from hadar.domain.properties import Property
+from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 from hadar.errors import Conflict, ValidationError
 
@@ -51,6 +52,9 @@ ACTIONS = {
     "pay": (frozenset({InvoiceStatus.OPEN}), InvoiceStatus.PAID),
     "void": (frozenset({InvoiceStatus.DRAFT, InvoiceStatus.OPEN}), InvoiceStatus.VOID),
 }
+
+
+INVOICES = Resource("invoices", fail_closed=True)
 
 
 class Invoice(Model):

@@ -12,6 +12,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from hadar.domain.rows import as_datetime, as_json
+from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
 
 
@@ -23,6 +24,9 @@ class LeadStatus(StrEnum):
     NEGOTIATING = "negotiating"
     WON = "won"
     LOST = "lost"
+
+
+LEADS = Resource("leads", writers=AGENTS)
 
 
 class Lead(Model):

@@ -13,6 +13,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from hadar.domain.rows import as_datetime, as_json
+from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
 
 
@@ -46,6 +47,9 @@ def handover_year(value: str | None) -> int | None:
     """The year of an `off_plan_YYYY` handover; None for `ready`, None or anything else."""
     match = HANDOVER.match(value or "")
     return int(match.group(2)) if match and match.group(2) else None
+
+
+PROPERTIES = Resource("properties", writers=AGENTS)
 
 
 class Property(Model):

@@ -6,6 +6,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.scope import Resource
+
 
 class IdempotencyRecord(Model):
     id = fields.IntField(primary_key=True)
@@ -24,6 +26,9 @@ class IdempotencyRecord(Model):
         table = "idempotency_records"
         unique_together = (("tenant_id", "environment", "key"),)
         indexes = [Index(fields=("expires_at",))]
+
+
+AUDIT_EVENTS = Resource("audit_events", admin_reads=True)
 
 
 class AuditEvent(Model):

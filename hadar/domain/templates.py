@@ -17,6 +17,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 from hadar.errors import ValidationError
 
@@ -31,6 +32,9 @@ class TemplateCategory(StrEnum):
     UTILITY = "utility"
     MARKETING = "marketing"
     AUTHENTICATION = "authentication"
+
+
+TEMPLATES = Resource("templates")
 
 
 class Template(Model):

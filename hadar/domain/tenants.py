@@ -8,6 +8,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.scope import Resource
+
 
 class Plan(StrEnum):
     STARTER = "starter"
@@ -39,6 +41,9 @@ class Tenant(Model):
 
     class Meta:
         table = "tenants"
+
+
+API_KEYS = Resource("api_keys", admin_reads=True, fail_closed=True)
 
 
 class ApiKey(Model):

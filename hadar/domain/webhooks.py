@@ -14,6 +14,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 
 EVENT_TYPES = (
@@ -42,6 +43,9 @@ def secret_context(endpoint_id: str, column: str) -> str:
     """What a sealed secret of this endpoint and column is bound to: a sealed value copied to
     another row or column does not unseal."""
     return f"webhook_endpoints.{column}:{endpoint_id}"
+
+
+WEBHOOKS = Resource("webhooks", admin_reads=True)
 
 
 class WebhookEndpoint(Model):

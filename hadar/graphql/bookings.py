@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.bookings import BOOKINGS
 from hadar.domain.bookings import Booking as BookingRow
+from hadar.domain.leads import Lead as LeadRow
+from hadar.domain.properties import Property as PropertyRow
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.scalars import DateTime
-from hadar.graphql.types import Connection, Node, mutation, query
+from hadar.graphql.types import Connection, Node, NodeKind, mutation, query
 from hadar.services import bookings as service
 from hadar.services import leads as lead_service
 from hadar.services import properties as property_service
@@ -30,14 +33,14 @@ LazyProperty = Annotated["Property", strawberry.lazy("hadar.graphql.properties")
 async def _lead(root: Any, info: Info[Context, None]) -> LazyLead | None:
     from hadar.graphql.leads import Lead
 
-    row = await info.context.loaders.lead.load(str(root.lead_id))
+    row = await info.context.loaders.by_id(LeadRow).load(str(root.lead_id))
     return Lead.from_dict(lead_service.present_lead(row)) if row else None  # type: ignore[attr-defined]
 
 
 async def _property(root: Any, info: Info[Context, None]) -> LazyProperty | None:
     from hadar.graphql.properties import Property
 
-    row = await info.context.loaders.property.load(str(root.property_id))
+    row = await info.context.loaders.by_id(PropertyRow).load(str(root.property_id))
     if row is None:
         return None
     return Property.from_dict(property_service.present_property(row))  # type: ignore[attr-defined]
@@ -59,15 +62,23 @@ def booking_of(row: BookingRow) -> Any:
     return Booking.from_dict(service.present_booking(row))  # type: ignore[attr-defined]
 
 
+async def find_booking(context: Context, booking_id: str) -> Any:
+    """One booking by id in the caller's sandbox (NotFound otherwise)."""
+    return booking_of(await service.get_booking(scope=context.scope, booking_id=booking_id))
+
+
+NODES = (NodeKind("bkg", Booking, BOOKINGS, find_booking),)
+
+
 async def lead_bookings(root: Any, info: Info[Context, None]) -> list[Booking]:  # type: ignore[valid-type]
     """A lead's bookings, newest first (batched across a page of leads)."""
-    rows = await info.context.loaders.bookings_of_lead.load(str(root.id))
+    rows = await info.context.loaders.children(BookingRow, "lead_id").load(str(root.id))
     return [booking_of(row) for row in rows]
 
 
 async def property_bookings(root: Any, info: Info[Context, None]) -> list[Booking]:  # type: ignore[valid-type]
     """A property's bookings, newest first (batched across a page of properties)."""
-    rows = await info.context.loaders.bookings_of_property.load(str(root.id))
+    rows = await info.context.loaders.children(BookingRow, "property_id").load(str(root.id))
     return [booking_of(row) for row in rows]
 
 
@@ -105,7 +116,7 @@ class Query:
 
     @query(service.RETRIEVE, "One booking (REST: GET /api/v1/bookings/{id}).")
     async def booking(self, info: Info[Context, None], id: strawberry.ID) -> Booking:  # type: ignore[valid-type]
-        return booking_of(await service.get_booking(scope=info.context.scope, booking_id=str(id)))
+        return await find_booking(info.context, str(id))
 
 
 @strawberry.type

@@ -7,10 +7,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.calls import CALLS
 from hadar.domain.calls import Call as CallRow
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
-from hadar.graphql.types import Connection, Node, mutation, query
+from hadar.graphql.types import Connection, Node, NodeKind, mutation, query
 from hadar.services import calls as service
 
 Call = object_type(service.CallOut, interfaces=(Node,))
@@ -19,6 +20,14 @@ CallCreateInput = input_type(service.CallCreate, "CallCreateInput")
 
 def call_of(row: CallRow) -> Any:
     return Call.from_dict(service.present_call(row))  # type: ignore[attr-defined]
+
+
+async def find_call(context: Context, call_id: str) -> Any:
+    """One call by id in the caller's sandbox (NotFound otherwise)."""
+    return call_of(await service.get_call(scope=context.scope, call_id=call_id))
+
+
+NODES = (NodeKind("call", Call, CALLS, find_call),)
 
 
 @strawberry.type
@@ -46,7 +55,7 @@ class Query:
 
     @query(service.RETRIEVE, "One call (REST: GET /api/v1/calls/{id}).")
     async def call(self, info: Info[Context, None], id: strawberry.ID) -> Call:
-        return call_of(await service.get_call(scope=info.context.scope, call_id=str(id)))
+        return await find_call(info.context, str(id))
 
 
 @strawberry.type

@@ -8,13 +8,15 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.conversations import CONVERSATIONS, MESSAGES
 from hadar.domain.conversations import Conversation as ConversationRow
 from hadar.domain.conversations import Message as MessageRow
+from hadar.domain.templates import TEMPLATES
 from hadar.domain.templates import Template as TemplateRow
-from hadar.errors import NotFound
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
-from hadar.graphql.types import Connection, Node, mutation, query
+from hadar.graphql.types import Connection, Node, NodeKind, mutation, query
+from hadar.pagination import MAX_LIMIT
 from hadar.services import conversations as service
 from hadar.services import inbound, templates, whatsapp
 
@@ -26,7 +28,9 @@ def message_of(row: MessageRow) -> Any:
 
 
 async def _messages(root: Any, info: Info[Context, None]) -> list[Message]:  # type: ignore[valid-type]
-    rows = await info.context.loaders.messages_of_conversation.load(str(root.id))
+    rows = await info.context.loaders.children(
+        MessageRow, "conversation_id", order="id", per_parent=MAX_LIMIT
+    ).load(str(root.id))
     return [message_of(row) for row in rows]
 
 
@@ -56,7 +60,7 @@ def template_of(row: TemplateRow) -> Any:
 
 async def lead_conversations(root: Any, info: Info[Context, None]) -> list[Conversation]:  # type: ignore[valid-type]
     """A lead's conversations, newest first (batched across a page of leads)."""
-    rows = await info.context.loaders.conversations_of_lead.load(str(root.id))
+    rows = await info.context.loaders.children(ConversationRow, "lead_id").load(str(root.id))
     return [conversation_of(row) for row in rows]
 
 
@@ -84,8 +88,7 @@ class Query:
 
     @query(service.RETRIEVE, "One conversation (REST: GET /api/v1/conversations/{id}).")
     async def conversation(self, info: Info[Context, None], id: strawberry.ID) -> Conversation:  # type: ignore[valid-type]
-        row = await service.get_conversation(scope=info.context.scope, conversation_id=str(id))
-        return conversation_of(row)
+        return await find_conversation(info.context, str(id))
 
     @query(
         service.LIST_MESSAGES,
@@ -105,7 +108,7 @@ class Query:
 
     @query(service.RETRIEVE_MESSAGE, "One message (REST: GET /api/v1/messages/{id}).")
     async def message(self, info: Info[Context, None], id: strawberry.ID) -> Message:  # type: ignore[valid-type]
-        return message_of(await service.get_message(scope=info.context.scope, message_id=str(id)))
+        return await find_message(info.context, str(id))
 
     @query(templates.LIST, "WhatsApp templates (REST: GET /api/v1/whatsapp/templates).")
     async def whatsapp_templates(
@@ -145,19 +148,26 @@ class Mutation:
         return message_of(row)
 
 
-async def conversation_node(context: Context, node_id: str) -> Any:
-    """`node(id:)` for conv_, msg_ and tpl_ ids; None for anything else or absent here."""
+async def find_conversation(context: Context, conversation_id: str) -> Any:
+    """One conversation by id in the caller's sandbox (NotFound otherwise)."""
     scope = context.scope
-    try:
-        if node_id.startswith("conv_"):
-            return conversation_of(
-                await service.get_conversation(scope=scope, conversation_id=node_id)
-            )
-        if node_id.startswith("msg_"):
-            return message_of(await service.get_message(scope=scope, message_id=node_id))
-        if node_id.startswith("tpl_"):
-            row = await templates.get_template(scope=scope, template_id=node_id)
-            return template_of(row)
-    except NotFound:
-        return None
-    return None
+    return conversation_of(
+        await service.get_conversation(scope=scope, conversation_id=conversation_id)
+    )
+
+
+async def find_message(context: Context, message_id: str) -> Any:
+    """One message by id in the caller's sandbox (NotFound otherwise)."""
+    return message_of(await service.get_message(scope=context.scope, message_id=message_id))
+
+
+async def find_template(context: Context, template_id: str) -> Any:
+    """One WhatsApp template by id in the caller's sandbox (NotFound otherwise)."""
+    return template_of(await templates.get_template(scope=context.scope, template_id=template_id))
+
+
+NODES = (
+    NodeKind("conv", Conversation, CONVERSATIONS, find_conversation),
+    NodeKind("msg", Message, MESSAGES, find_message),
+    NodeKind("tpl", WhatsAppTemplate, TEMPLATES, find_template),
+)

@@ -23,6 +23,9 @@ def integration_of(row: IntegrationRow) -> Any:
     return Integration.from_dict(service.present_integration(row))  # type: ignore[attr-defined]
 
 
+TYPES = (Integration,)  # addressed by kind, not through node(id:)
+
+
 @strawberry.type
 class Query:
     @query(service.LIST, "Connected provider accounts (admin; REST: GET /api/v1/integrations).")

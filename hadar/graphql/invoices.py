@@ -7,10 +7,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.invoices import INVOICES
 from hadar.domain.invoices import Invoice as InvoiceRow
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
-from hadar.graphql.types import Connection, Node, mutation, query
+from hadar.graphql.types import Connection, Node, NodeKind, mutation, query
 from hadar.services import invoices as service
 from hadar.services import payments
 
@@ -24,11 +25,21 @@ def invoice_of(row: InvoiceRow) -> Any:
     return Invoice.from_dict(service.present_invoice(row))  # type: ignore[attr-defined]
 
 
+async def find_invoice(context: Context, invoice_id: str) -> Any:
+    """One invoice by id in the caller's sandbox (NotFound otherwise)."""
+    return invoice_of(await service.get_invoice(scope=context.scope, invoice_id=invoice_id))
+
+
+NODES = (NodeKind("inv", Invoice, INVOICES, find_invoice),)
+
+
 async def lead_invoices(root: Any, info: Info[Context, None]) -> list[Invoice]:
     """The lead's invoices, newest first (at most 100), batched for a page of leads."""
     # Invoices fail closed (SPEC 5) even when reached through a lead.
     await info.context.runtime.guard.require_reachable()
-    rows = await info.context.loaders.lead_invoices.load(str(root.id))
+    rows = await info.context.loaders.children(
+        InvoiceRow, "lead_id", resource=INVOICES, per_parent=service.LEAD_INVOICES
+    ).load(str(root.id))
     return [invoice_of(row) for row in rows]
 
 
@@ -53,7 +64,7 @@ class Query:
 
     @query(service.RETRIEVE, "One invoice (REST: GET /api/v1/invoices/{id}).")
     async def invoice(self, info: Info[Context, None], id: strawberry.ID) -> Invoice:
-        return invoice_of(await service.get_invoice(scope=info.context.scope, invoice_id=str(id)))
+        return await find_invoice(info.context, str(id))
 
 
 @strawberry.type

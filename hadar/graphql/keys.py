@@ -7,10 +7,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.tenants import API_KEYS
 from hadar.domain.tenants import ApiKey as ApiKeyRow
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
-from hadar.graphql.types import Connection, Node, mutation, query
+from hadar.graphql.types import Connection, Node, NodeKind, mutation, query
 from hadar.services import keys
 
 ApiKey = object_type(keys.ApiKeyOut, interfaces=(Node,))
@@ -20,6 +21,15 @@ ApiKeyUpdateInput = input_type(keys.KeyUpdate, "ApiKeyUpdateInput", optional=Tru
 
 def key_of(row: ApiKeyRow) -> Any:
     return ApiKey.from_dict(keys.present_key(row))  # type: ignore[attr-defined]
+
+
+async def find_key(context: Context, key_id: str) -> Any:
+    """One API key by id (admin: the loader checks the caller may read keys)."""
+    row = await context.loaders.by_id(ApiKeyRow, API_KEYS).load(key_id)
+    return key_of(row) if row else None
+
+
+NODES = (NodeKind("key", ApiKey, API_KEYS, find_key),)
 
 
 @strawberry.type

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.leads import LEADS, LeadRecord
 from hadar.domain.leads import Lead as LeadRow
-from hadar.domain.leads import LeadRecord
 from hadar.errors import NotFound
 from hadar.graphql.bookings import lead_bookings
 from hadar.graphql.context import Context
@@ -18,7 +18,7 @@ from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.matches import MATCHES_FIELD
 from hadar.graphql.scalars import DateTime
-from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
+from hadar.graphql.types import Connection, DeletedObject, Node, NodeKind, mutation, query
 from hadar.services import leads as lead_service
 
 if TYPE_CHECKING:
@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 async def _calls(
     root: Any, info: Info[Context, None]
 ) -> list[Annotated[Call, strawberry.lazy("hadar.graphql.calls")]]:
+    from hadar.domain.calls import Call as CallRow
     from hadar.graphql.calls import call_of  # calls' types import this module
 
-    rows = await info.context.loaders.lead_calls.load(str(root.id))
+    rows = await info.context.loaders.children(CallRow, "lead_id").load(str(root.id))
     return [call_of(row) for row in rows]
 
 
@@ -57,6 +58,17 @@ LeadUpdateInput = input_type(lead_service.LeadUpdate, "LeadUpdateInput", optiona
 
 def lead_of(row: LeadRow | LeadRecord) -> Any:
     return Lead.from_dict(lead_service.present_lead(row))  # type: ignore[attr-defined]
+
+
+async def find_lead(context: Context, lead_id: str) -> Any:
+    """One lead by id, through the request's loader (a list may have primed it)."""
+    row = await context.loaders.by_id(LeadRow).load(lead_id)
+    if row is None:
+        raise NotFound(f"lead {lead_id} does not exist")
+    return lead_of(row)
+
+
+NODES = (NodeKind("lead", Lead, LEADS, find_lead),)
 
 
 @strawberry.type
@@ -96,15 +108,12 @@ class Query:
             assigned_to=assigned_to,
             status=status,
         )
-        context.loaders.prime_leads(page.items)
+        context.loaders.prime_by_id(page.items, LeadRow)
         return Connection.of(page, lead_of, after=after)
 
     @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")
     async def lead(self, info: Info[Context, None], id: strawberry.ID) -> Lead:
-        row = await info.context.loaders.lead.load(str(id))
-        if row is None:
-            raise NotFound(f"lead {id} does not exist")
-        return lead_of(row)
+        return await find_lead(info.context, str(id))
 
 
 @strawberry.type

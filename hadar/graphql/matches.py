@@ -27,7 +27,7 @@ async def resolve_matches(
 ) -> list[PropertyMatch]:
     size = match_service.match_limit(limit)
     wish = match_service.wish_of(root)
-    ranked = await info.context.loaders.matches.load((wish, size))
+    ranked = await info.context.loaders.of(match_service.rank_for).load((wish, size))
     return [_match_of(pair) for pair in ranked]
 
 

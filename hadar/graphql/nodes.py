@@ -1,26 +1,33 @@
-"""`node(id:)` and `nodes(ids:)`: any object by its prefixed id, batched through the loaders."""
+"""`node(id:)` and `nodes(ids:)`: any object by its prefixed id, batched through the loaders.
+
+The kinds come from the feature modules' `NODES` (hadar.graphql.types.NodeKind): a new
+resource that declares its kind is found here by existing."""
 
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 import strawberry
 from strawberry.types import Info
 
+from hadar.discovery import modules
 from hadar.errors import NotFound, ValidationError
-from hadar.graphql.bookings import booking_of
-from hadar.graphql.calls import call_of
 from hadar.graphql.context import Context
-from hadar.graphql.conversations import conversation_node
-from hadar.graphql.invoices import invoice_of
-from hadar.graphql.keys import key_of
-from hadar.graphql.leads import lead_of
-from hadar.graphql.properties import property_of
-from hadar.graphql.types import Node
-from hadar.graphql.webhooks import endpoint_of
+from hadar.graphql.types import Node, NodeKind
 from hadar.ids import looks_like
 from hadar.pagination import MAX_LIMIT
-from hadar.services import bookings, calls, invoices, webhooks
+
+
+@cache
+def kinds() -> dict[str, NodeKind]:
+    """Every feature module's node kinds, by id prefix (read once: modules do not change)."""
+    found: dict[str, NodeKind] = {}
+    for module in modules("hadar.graphql", skip=frozenset({"schema", "view"})):
+        for kind in vars(module).get("NODES", ()):
+            assert kind.prefix not in found, f"two node kinds claim {kind.prefix}_"
+            found[kind.prefix] = kind
+    return found
 
 
 @strawberry.type
@@ -38,40 +45,13 @@ class Query:
 
 
 async def _node(context: Context, node_id: str) -> Node | None:
-    if looks_like("lead", node_id):
-        lead = await context.loaders.lead.load(node_id)
-        return lead_of(lead) if lead else None
-    if looks_like("prop", node_id):
-        row = await context.loaders.property.load(node_id)
-        return property_of(row) if row else None
-    if looks_like("bkg", node_id):
-        try:
-            return booking_of(await bookings.get_booking(scope=context.scope, booking_id=node_id))
-        except NotFound:
-            return None
-    if looks_like("key", node_id):
-        await context.runtime.guard.require_reachable()  # API keys fail closed, as in apiKeys
-        key = await context.loaders.api_key.load(node_id)
-        return key_of(key) if key else None
-    found = await conversation_node(context, node_id)
-    if found is not None:
-        return found
-    if looks_like("whk", node_id):
-        try:
-            return endpoint_of(
-                await webhooks.get_endpoint(scope=context.scope, endpoint_id=node_id)
-            )
-        except NotFound:
-            return None
-    if looks_like("call", node_id):
-        try:
-            return call_of(await calls.get_call(scope=context.scope, call_id=node_id))
-        except NotFound:
-            return None
-    if looks_like("inv", node_id):
-        await context.runtime.guard.require_reachable()  # invoices fail closed, as in invoices
-        try:
-            return invoice_of(await invoices.get_invoice(scope=context.scope, invoice_id=node_id))
-        except NotFound:
-            return None
-    return None
+    kind = kinds().get(node_id.partition("_")[0])
+    if kind is None or not looks_like(kind.prefix, node_id):
+        return None
+    if kind.resource.fail_closed:  # as its own list and get do (SPEC 5)
+        await context.runtime.guard.require_reachable()
+    try:
+        found: Node | None = await kind.fetch(context, node_id)
+    except NotFound:
+        return None
+    return found

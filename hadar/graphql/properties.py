@@ -7,12 +7,14 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.properties import PROPERTIES
+from hadar.domain.properties import Property as PropertyRow
 from hadar.errors import NotFound
 from hadar.graphql.bookings import property_bookings
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.scalars import BigInt
-from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
+from hadar.graphql.types import Connection, DeletedObject, Node, NodeKind, mutation, query
 from hadar.services import properties as property_service
 
 Property = object_type(
@@ -32,6 +34,17 @@ PropertyUpdateInput = input_type(
 
 def property_of(row: Any) -> Any:
     return Property.from_dict(property_service.present_property(row))  # type: ignore[attr-defined]
+
+
+async def find_property(context: Context, property_id: str) -> Any:
+    """One property by id, through the request's loader (a list may have primed it)."""
+    row = await context.loaders.by_id(PropertyRow).load(property_id)
+    if row is None:
+        raise NotFound(f"property {property_id} does not exist")
+    return property_of(row)
+
+
+NODES = (NodeKind("prop", Property, PROPERTIES, find_property),)
 
 
 @strawberry.type
@@ -68,15 +81,12 @@ class Query:
             purpose=purpose,
             type=type,
         )
-        context.loaders.prime_properties(page.items)
+        context.loaders.prime_by_id(page.items, PropertyRow)
         return Connection.of(page, property_of, after=after)
 
     @query(property_service.RETRIEVE, "One property (REST: GET /api/v1/properties/{id}).")
     async def property(self, info: Info[Context, None], id: strawberry.ID) -> Property:
-        row = await info.context.loaders.property.load(str(id))
-        if row is None:
-            raise NotFound(f"property {id} does not exist")
-        return property_of(row)
+        return await find_property(info.context, str(id))
 
 
 @strawberry.type

@@ -17,21 +17,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from hadar.discovery import declaring, modules
 from hadar.domain.scope import Operation
-from hadar.graphql import (
-    audit,
-    bookings,
-    calls,
-    conversations,
-    integrations,
-    invoices,
-    keys,
-    leads,
-    matches,
-    nodes,
-    properties,
-    webhooks,
-)
 from hadar.graphql.errors import log_unexpected
 from hadar.graphql.execution import FastPathExecutionContext
 from hadar.graphql.merge import MergedFieldsRule
@@ -39,19 +26,10 @@ from hadar.graphql.scalars import SCALARS
 from hadar.graphql.types import OPERATION
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
-FEATURES = (
-    leads,
-    matches,
-    properties,
-    bookings,
-    keys,
-    webhooks,
-    audit,
-    integrations,
-    conversations,
-    calls,
-    invoices,
-    nodes,
+# Every module of hadar.graphql with a Query or Mutation of its own, merged in name order.
+READERS = frozenset({"schema", "view"})  # they import the schema this module builds
+FEATURES = tuple(
+    m for m in modules("hadar.graphql", skip=READERS) if "Query" in vars(m) or "Mutation" in vars(m)
 )
 RULES = tuple(
     MergedFieldsRule if rule is OverlappingFieldsCanBeMergedRule else rule
@@ -79,6 +57,14 @@ def _merged(kind: str) -> Any:
     return merge_types(kind, parts)
 
 
+def _types() -> list[Any]:
+    """Types reached only through the Node interface: each feature's node kinds and TYPES."""
+    found = [
+        kind.type for m in declaring("hadar.graphql", "NODES", skip=READERS) for kind in m.NODES
+    ]
+    return found + [t for m in declaring("hadar.graphql", "TYPES", skip=READERS) for t in m.TYPES]
+
+
 def _extensions() -> list[Any]:
     # Factories, so no extension instance is shared between concurrent requests.
     return [
@@ -92,19 +78,7 @@ def build_schema() -> HadarSchema:
     return HadarSchema(
         query=_merged("Query"),
         mutation=_merged("Mutation"),
-        types=[
-            leads.Lead,
-            properties.Property,
-            bookings.Booking,
-            keys.ApiKey,
-            webhooks.WebhookEndpoint,
-            integrations.Integration,
-            conversations.Conversation,
-            conversations.Message,
-            conversations.WhatsAppTemplate,
-            calls.Call,
-            invoices.Invoice,
-        ],
+        types=_types(),
         extensions=_extensions(),
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=FastPathExecutionContext,

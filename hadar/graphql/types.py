@@ -3,12 +3,13 @@ page, the deleted marker and the field declaration that names an Operation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from hadar.domain.scope import Operation
+from hadar.domain.scope import Operation, Resource
 from hadar.pagination import Page
 
 T = TypeVar("T")
@@ -28,6 +29,19 @@ def mutation(op: Operation, description: str) -> Any:
 @strawberry.interface(description="An object with a prefixed, globally unique id (lead_…, key_…).")
 class Node:
     id: strawberry.ID
+
+
+@dataclass(frozen=True)
+class NodeKind:
+    """One kind of object `node(id:)` finds, declared in its feature module's `NODES`: the id
+    prefix, its GraphQL type (registered with the schema from here), the resource whose rules
+    apply (fail-closed ones refuse while the shared store is down) and how to fetch one by id
+    for the caller's context (raising NotFound, or None, when it is not there)."""
+
+    prefix: str
+    type: Any
+    resource: Resource
+    fetch: Callable[[Any, str], Awaitable[Any]]
 
 
 @strawberry.type(description="Relay page info, from the same signed cursors as REST lists.")

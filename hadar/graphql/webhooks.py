@@ -7,9 +7,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from hadar.domain.webhooks import WEBHOOKS
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
-from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
+from hadar.graphql.types import Connection, DeletedObject, Node, NodeKind, mutation, query
 from hadar.services import webhooks as webhook_service
 
 WebhookEndpoint = object_type(webhook_service.WebhookEndpointOut, interfaces=(Node,))
@@ -21,6 +22,16 @@ WebhookUpdateInput = input_type(webhook_service.WebhookUpdate, "WebhookUpdateInp
 
 def endpoint_of(row: Any) -> Any:
     return WebhookEndpoint.from_dict(webhook_service.present_endpoint(row))  # type: ignore[attr-defined]
+
+
+async def find_endpoint(context: Context, endpoint_id: str) -> Any:
+    """One webhook endpoint by id (admin; NotFound otherwise)."""
+    return endpoint_of(
+        await webhook_service.get_endpoint(scope=context.scope, endpoint_id=endpoint_id)
+    )
+
+
+NODES = (NodeKind("whk", WebhookEndpoint, WEBHOOKS, find_endpoint),)
 
 
 def _with_secret(row: Any) -> Any:
@@ -49,8 +60,7 @@ class Query:
         webhook_service.RETRIEVE, "One webhook endpoint (admin; REST: GET /api/v1/webhooks/{id})."
     )
     async def webhook(self, info: Info[Context, None], id: strawberry.ID) -> WebhookEndpoint:
-        row = await webhook_service.get_endpoint(scope=info.context.scope, endpoint_id=str(id))
-        return endpoint_of(row)
+        return await find_endpoint(info.context, str(id))
 
     @query(
         webhook_service.LIST_DELIVERIES,

@@ -88,7 +88,7 @@ async def ultramsg_post(request: Request) -> Response:
     return _answer(receipt)
 
 
-ROUTES = [
+INBOUND = [
     Route("/whatsapp/inbound/meta", meta_challenge, methods=["GET"]),
     Route("/whatsapp/inbound/meta", meta_post, methods=["POST"]),
     Route("/whatsapp/inbound/ultramsg/{integration_id}", ultramsg_post, methods=["POST"]),

@@ -1,46 +1,22 @@
 """The REST route table, mounted at /api/v1 (canonical), /v1 (public host) and /api (dashboard).
 
-Each feature module declares its operations as RouteSpecs; add a feature by adding its list here.
+Read from the feature modules of `hadar.rest`: a module's `ROUTES` (RouteSpecs, served through
+the pipeline) and `INBOUND` (provider webhooks: no API key, so outside the pipeline; each
+authenticates its provider) are mounted by existing. A module's own order is kept (the PDF
+route before the invoice route its path would also match); modules follow in name order.
 """
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hadar.rest import (
-    api_keys,
-    audit,
-    bookings,
-    calls,
-    conversations,
-    inbound,
-    integrations,
-    invoices,
-    leads,
-    matches,
-    properties,
-    webhooks,
-    whatsapp,
-)
+from hadar.discovery import modules
 from hadar.rest.endpoint import endpoint
 from hadar.rest.spec import RouteSpec
 
-ROUTES: list[RouteSpec] = [
-    *leads.ROUTES,
-    *matches.ROUTES,
-    *properties.ROUTES,
-    *bookings.ROUTES,
-    *api_keys.ROUTES,
-    *webhooks.ROUTES,
-    *audit.ROUTES,
-    *integrations.ROUTES,
-    *conversations.ROUTES,
-    *whatsapp.ROUTES,
-    *calls.ROUTES,
-    *invoices.ROUTES,
-]
-# Provider webhooks: no API key, so outside the pipeline (each authenticates its provider).
-INBOUND: list[BaseRoute] = [*inbound.ROUTES, *calls.INBOUND, *invoices.INBOUND]
+FEATURES = modules("hadar.rest")
+ROUTES: list[RouteSpec] = [spec for m in FEATURES for spec in vars(m).get("ROUTES", ())]
+INBOUND: list[BaseRoute] = [route for m in FEATURES for route in vars(m).get("INBOUND", ())]
 PREFIXES = ("/api/v1", "/v1", "/api")
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import pydantic
 
 from hadar import clock
-from hadar.domain.records import AuditEvent
+from hadar.domain.records import AUDIT_EVENTS, AuditEvent
 from hadar.domain.scope import Operation, Scope
 from hadar.ids import new_id
 from hadar.pagination import Page
@@ -15,7 +15,7 @@ from hadar.services.listing import binding, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, parse
 
-LIST = Operation("audit_events.list", "audit_events")
+LIST = Operation("audit_events.list", AUDIT_EVENTS)
 
 
 class AuditEventOut(Out):
@@ -52,7 +52,7 @@ async def list_events(
     *, scope: Scope, limit: int | None = None, cursor: str | None = None
 ) -> Page[AuditEvent]:
     """The audit trail of the caller's tenant and environment, newest first (admins only)."""
-    scope.require_read("audit_events")
+    scope.require_read(AUDIT_EVENTS)
     spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
     return await newest_first(
         scoped(AuditEvent, scope),

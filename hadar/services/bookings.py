@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain import bookings as rules
-from hadar.domain.bookings import Booking, BookingStatus
+from hadar.domain.bookings import BOOKINGS, Booking, BookingStatus
 from hadar.domain.conversations import Message
 from hadar.domain.leads import Lead
 from hadar.domain.locks import take_write_lock
@@ -29,11 +29,11 @@ from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import DATETIME, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, UtcDatetime, parse
 
-CREATE = Operation("bookings.create", "bookings", mutation=True)
-LIST = Operation("bookings.list", "bookings")
-RETRIEVE = Operation("bookings.retrieve", "bookings")
-UPDATE = Operation("bookings.update", "bookings", mutation=True)
-CANCEL = Operation("bookings.cancel", "bookings", mutation=True)
+CREATE = Operation("bookings.create", BOOKINGS, mutation=True)
+LIST = Operation("bookings.list", BOOKINGS)
+RETRIEVE = Operation("bookings.retrieve", BOOKINGS)
+UPDATE = Operation("bookings.update", BOOKINGS, mutation=True)
+CANCEL = Operation("bookings.cancel", BOOKINGS, mutation=True)
 
 Agent = Annotated[str, pydantic.Field(min_length=1, max_length=320)]
 Notes = Annotated[str, pydantic.Field(max_length=10_000)]
@@ -134,7 +134,7 @@ async def _write(scope: Scope, row: Booking, *, create: bool) -> None:
 
 async def create_booking(*, scope: Scope, data: Any) -> Booking:
     """Book a viewing; an overlapping active booking of the agent or property is 409."""
-    scope.require_write("bookings")
+    scope.require_write(BOOKINGS)
     spec = parse(BookingCreate, data, root="booking")
     starts_at, ends_at = rules.interval(spec.starts_at, spec.ends_at)
     lead = await leads.get_lead(scope=scope, lead_id=spec.lead_id, lock=True)
@@ -190,7 +190,7 @@ async def get_booking(*, scope: Scope, booking_id: str, lock: bool = False) -> B
 
 async def update_booking(*, scope: Scope, booking_id: str, data: Any) -> Booking:
     """Change agent, times, notes or status; a new time or agent re-checks overlap."""
-    scope.require_write("bookings")
+    scope.require_write(BOOKINGS)
     spec = parse(BookingUpdate, data, root="booking")
     row = await get_booking(scope=scope, booking_id=booking_id, lock=True)
     return await _apply(scope, row, spec)
@@ -222,7 +222,7 @@ async def _apply(scope: Scope, row: Booking, spec: BookingUpdate) -> Booking:
 
 async def cancel_booking(*, scope: Scope, booking_id: str) -> Booking:
     """Cancel the booking (frees its slot); a completed, cancelled or no-show one is 409."""
-    scope.require_write("bookings")
+    scope.require_write(BOOKINGS)
     row = await get_booking(scope=scope, booking_id=booking_id, lock=True)
     # Unlike a PATCH repeating the status, cancelling a cancelled booking is refused.
     rules.check_move(row.status, BookingStatus.CANCELLED.value)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 
 from hadar import clock
-from hadar.domain.calls import Call, CallStatus, status_from_vapi
+from hadar.domain.calls import CALLS, Call, CallStatus, status_from_vapi
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import DoNotContact, HadarError, ServiceUnavailable, ValidationError
 from hadar.ids import new_id
@@ -26,9 +26,9 @@ from hadar.services.validation import PageQuery, Strict, parse
 StatusName = Literal["queued", "ringing", "in_progress", "ended", "failed"]
 LeadId = Annotated[str, pydantic.Field(min_length=1, max_length=40)]
 
-CREATE = Operation("calls.create", "calls", mutation=True)
-LIST = Operation("calls.list", "calls")
-RETRIEVE = Operation("calls.retrieve", "calls")
+CREATE = Operation("calls.create", CALLS, mutation=True)
+LIST = Operation("calls.list", CALLS)
+RETRIEVE = Operation("calls.retrieve", CALLS)
 
 DEFAULT_PROMPT = (
     "You are a polite real-estate assistant calling a lead who just enquired about a property. "
@@ -86,7 +86,7 @@ def provider_failure(err: ProviderError) -> HadarError:
 async def create_call(*, scope: Scope, data: Any) -> Call:
     """Call the lead through the tenant's Vapi (test keys: the sandbox, which ends at once);
     never a lead opted out of voice or without a phone."""
-    scope.require_write("calls")
+    scope.require_write(CALLS)
     spec = parse(CallCreate, data, root="call")
     lead = await leads.get_lead(scope=scope, lead_id=spec.lead_id)
     if (lead.do_not_contact or {}).get("voice"):
@@ -139,7 +139,7 @@ async def create_call(*, scope: Scope, data: Any) -> Call:
 
 async def get_call(*, scope: Scope, call_id: str) -> Call:
     """The call with `call_id` in the caller's tenant and environment, else NotFound."""
-    scope.require_read("calls")
+    scope.require_read(CALLS)
     return await get_in_scope(Call, scope=scope, prefix="call", object_id=call_id, noun="call")
 
 
@@ -152,7 +152,7 @@ async def list_calls(
     cursor: str | None = None,
 ) -> Page[Call]:
     """Newest first, filtered by lead and status; cursors bound to the filter set."""
-    scope.require_read("calls")
+    scope.require_read(CALLS)
     given = {"lead_id": lead_id, "status": status, "limit": limit, "cursor": cursor}
     spec = parse(CallQuery, {k: v for k, v in given.items() if v is not None}, root="")
     bound = binding(scope, "calls", {"lead_id": spec.lead_id, "status": spec.status})

@@ -11,7 +11,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from hadar import clock
-from hadar.domain.conversations import WINDOW, Conversation, Message, window_open
+from hadar.domain.conversations import (
+    CONVERSATIONS,
+    MESSAGES,
+    WINDOW,
+    Conversation,
+    Message,
+    window_open,
+)
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import ValidationError
 from hadar.ids import looks_like, new_id
@@ -20,10 +27,10 @@ from hadar.services.listing import binding, get_in_scope, keyset, scoped
 from hadar.services.models import JSON, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, parse
 
-LIST = Operation("conversations.list", "conversations")
-RETRIEVE = Operation("conversations.retrieve", "conversations")
-LIST_MESSAGES = Operation("conversations.messages", "messages")
-RETRIEVE_MESSAGE = Operation("messages.retrieve", "messages")
+LIST = Operation("conversations.list", CONVERSATIONS)
+RETRIEVE = Operation("conversations.retrieve", CONVERSATIONS)
+LIST_MESSAGES = Operation("conversations.messages", MESSAGES)
+RETRIEVE_MESSAGE = Operation("messages.retrieve", MESSAGES)
 ChannelName = Literal["whatsapp", "voice", "email"]
 
 

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain.conversations import (
+    MESSAGES,
     Channel,
     Direction,
     Message,
@@ -32,7 +33,7 @@ from hadar.services.listing import scoped
 from hadar.services.models import DATETIME
 from hadar.services.validation import Strict, UtcDatetime, parse
 
-SIMULATE = Operation("test_helpers.whatsapp_inbound", "messages", mutation=True)
+SIMULATE = Operation("test_helpers.whatsapp_inbound", MESSAGES, mutation=True)
 
 
 class InboundSimulation(Strict):
@@ -166,7 +167,7 @@ async def apply_status(
 
 async def simulate(*, scope: Scope, data: Any) -> Message:
     """Test keys only: file `text` as if the lead had sent it at `received_at` (default now)."""
-    scope.require_write("messages")
+    scope.require_write(MESSAGES)
     if scope.environment != "test":
         raise Forbidden("test helpers are for test keys only")
     spec = parse(InboundSimulation, data, root="inbound")

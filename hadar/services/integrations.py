@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock, secretbox
 from hadar.domain import integrations as rules
-from hadar.domain.integrations import Integration, IntegrationKind, Provider
+from hadar.domain.integrations import INTEGRATIONS, Integration, IntegrationKind, Provider
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 from hadar.ids import looks_like, new_id
@@ -39,15 +39,15 @@ KINDS = tuple(k.value for k in IntegrationKind)
 _HIDDEN = ("webhook_token", "webhook_url")
 
 PUT_WHATSAPP = Operation(
-    "integrations.put_whatsapp", "integrations", mutation=True, shown_once=_HIDDEN
+    "integrations.put_whatsapp", INTEGRATIONS, mutation=True, shown_once=_HIDDEN
 )
-PUT_STRIPE = Operation("integrations.put_stripe", "integrations", mutation=True)
+PUT_STRIPE = Operation("integrations.put_stripe", INTEGRATIONS, mutation=True)
 PUT_VAPI = Operation(
-    "integrations.put_vapi", "integrations", mutation=True, shown_once=("webhook_token",)
+    "integrations.put_vapi", INTEGRATIONS, mutation=True, shown_once=("webhook_token",)
 )
-LIST = Operation("integrations.list", "integrations")
-RETRIEVE = Operation("integrations.retrieve", "integrations")
-DELETE = Operation("integrations.delete", "integrations", mutation=True)
+LIST = Operation("integrations.list", INTEGRATIONS)
+RETRIEVE = Operation("integrations.retrieve", INTEGRATIONS)
+DELETE = Operation("integrations.delete", INTEGRATIONS, mutation=True)
 
 
 class WhatsAppIntegrationIn(Strict):
@@ -176,7 +176,7 @@ def _check_fields(provider: str, values: dict[str, Any]) -> None:
 async def put_integration(*, scope: Scope, kind: str, data: Any) -> Integration:
     """Connect (or replace) the tenant's account for `kind`; live keys only, one per kind, and a
     Meta number or UltraMsg instance belongs to one workspace."""
-    scope.require_write("integrations")
+    scope.require_write(INTEGRATIONS)
     if scope.environment != "live":
         raise Forbidden("integrations connect live provider accounts: use a live key")
     spec = parse(BODIES[_kind_of(kind)], data, root="integration")
@@ -226,7 +226,7 @@ async def put_integration(*, scope: Scope, kind: str, data: Any) -> Integration:
 
 async def get_integration(*, scope: Scope, kind: str) -> Integration:
     """The tenant's integration of `kind` in this environment, else NotFound."""
-    scope.require_read("integrations")
+    scope.require_read(INTEGRATIONS)
     found = await scoped(Integration, scope).filter(kind=_kind_of(kind)).first()
     if found is None:
         raise NotFound(f"no {kind} integration is connected")
@@ -237,7 +237,7 @@ async def list_integrations(
     *, scope: Scope, limit: int | None = None, cursor: str | None = None
 ) -> Page[Integration]:
     """Every connected integration, newest first."""
-    scope.require_read("integrations")
+    scope.require_read(INTEGRATIONS)
     spec = parse(IntegrationQuery, {"limit": limit, "cursor": cursor}, root="")
     bound = binding(scope, "integrations")
     return await newest_first(
@@ -247,7 +247,7 @@ async def list_integrations(
 
 async def delete_integration(*, scope: Scope, kind: str) -> str:
     """Disconnect `kind`: its credentials are deleted, live sends then answer 409."""
-    scope.require_write("integrations")
+    scope.require_write(INTEGRATIONS)
     row = await get_integration(scope=scope, kind=kind)
     await row.delete()
     await audit.record(scope=scope, action="integration.deleted", object_id=row.id)

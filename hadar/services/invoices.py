@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain import invoices as rules
-from hadar.domain.invoices import Invoice, InvoiceStatus
+from hadar.domain.invoices import INVOICES, Invoice, InvoiceStatus
 from hadar.domain.leads import Lead
 from hadar.domain.locks import take_write_lock
 from hadar.domain.properties import Property
@@ -24,12 +24,13 @@ from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import BIGINT, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
-CREATE = Operation("invoices.create", "invoices", mutation=True)
-LIST = Operation("invoices.list", "invoices")
-RETRIEVE = Operation("invoices.retrieve", "invoices")
-UPDATE = Operation("invoices.update", "invoices", mutation=True)
-FINALIZE = Operation("invoices.finalize", "invoices", mutation=True)
-VOID = Operation("invoices.void", "invoices", mutation=True)
+CREATE = Operation("invoices.create", INVOICES, mutation=True)
+LIST = Operation("invoices.list", INVOICES)
+RETRIEVE = Operation("invoices.retrieve", INVOICES)
+UPDATE = Operation("invoices.update", INVOICES, mutation=True)
+FINALIZE = Operation("invoices.finalize", INVOICES, mutation=True)
+VOID = Operation("invoices.void", INVOICES, mutation=True)
+LEAD_INVOICES = 100  # a lead's invoices shown through GraphQL `Lead.invoices`, newest first
 
 StatusName = Literal["draft", "open", "paid", "void"]
 DatePattern = r"^\d{4}-\d\d-\d\d$"
@@ -159,7 +160,7 @@ async def _check_property(scope: Scope, property_id: str | None) -> None:
 
 async def create_invoice(*, scope: Scope, data: Any) -> Invoice:
     """A draft for a lead of this tenant and environment; totals derived from its lines."""
-    scope.require_write("invoices")
+    scope.require_write(INVOICES)
     spec = parse(InvoiceCreate, data, root="invoice")
     lead = looks_like("lead", spec.lead_id) and (
         await scoped(Lead, scope).filter(id=spec.lead_id).exists()
@@ -187,7 +188,7 @@ async def create_invoice(*, scope: Scope, data: Any) -> Invoice:
 
 async def get_invoice(*, scope: Scope, invoice_id: str, lock: bool = False) -> Invoice:
     """The invoice with `invoice_id` in the caller's tenant and environment, else NotFound."""
-    scope.require_read("invoices")
+    scope.require_read(INVOICES)
     return await get_in_scope(
         Invoice, scope=scope, prefix="inv", object_id=invoice_id, noun="invoice", lock=lock
     )
@@ -195,7 +196,7 @@ async def get_invoice(*, scope: Scope, invoice_id: str, lock: bool = False) -> I
 
 async def update_invoice(*, scope: Scope, invoice_id: str, data: Any) -> Invoice:
     """Change a draft's lines, property or due date; any other status is a Conflict."""
-    scope.require_write("invoices")
+    scope.require_write(INVOICES)
     spec = parse(InvoiceUpdate, data, root="invoice")
     invoice = await get_invoice(scope=scope, invoice_id=invoice_id, lock=True)
     rules.check_editable(invoice.status)
@@ -218,7 +219,7 @@ async def update_invoice(*, scope: Scope, invoice_id: str, data: Any) -> Invoice
 async def finalize_invoice(*, scope: Scope, invoice_id: str) -> Invoice:
     """draft -> open with the next number of (tenant, environment, year): taken from the counter
     row in this transaction, so concurrent finalizes on any instance never share or skip one."""
-    scope.require_write("invoices")
+    scope.require_write(INVOICES)
     async with in_transaction() as conn:  # the request's transaction (a savepoint inside it)
         await take_write_lock(conn)
         invoice = await get_invoice(scope=scope, invoice_id=invoice_id, lock=True)
@@ -238,7 +239,7 @@ async def finalize_invoice(*, scope: Scope, invoice_id: str) -> Invoice:
 
 async def void_invoice(*, scope: Scope, invoice_id: str) -> Invoice:
     """draft|open -> void; its number, if any, stays taken (a void invoice is still a record)."""
-    scope.require_write("invoices")
+    scope.require_write(INVOICES)
     async with in_transaction() as conn:
         await take_write_lock(conn)
         invoice = await get_invoice(scope=scope, invoice_id=invoice_id, lock=True)
@@ -258,7 +259,7 @@ async def list_invoices(
     cursor: str | None = None,
 ) -> Page[Invoice]:
     """Newest first, filtered by status and lead; the cursor is bound to the filters."""
-    scope.require_read("invoices")
+    scope.require_read(INVOICES)
     given = {"status": status, "lead_id": lead_id, "limit": limit, "cursor": cursor}
     spec = parse(InvoiceQuery, {k: v for k, v in given.items() if v is not None}, root="")
     bound = binding(scope, "invoices", {"status": spec.status, "lead_id": spec.lead_id})

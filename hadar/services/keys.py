@@ -14,7 +14,7 @@ from hadar import clock
 from hadar.domain import addresses
 from hadar.domain.rows import as_datetime, as_json, fetch_sql
 from hadar.domain.scope import Operation, Scope
-from hadar.domain.tenants import PLAN_LIMITS, ApiKey, Environment, Plan, Role, Tenant
+from hadar.domain.tenants import API_KEYS, PLAN_LIMITS, ApiKey, Environment, Plan, Role, Tenant
 from hadar.errors import Forbidden, InvalidApiKey, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
 from hadar.pagination import Page
@@ -25,10 +25,10 @@ from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
 KEY_TTL = timedelta(days=90)
-CREATE = Operation("api_keys.create", "api_keys", mutation=True, shown_once=("token",))
-LIST = Operation("api_keys.list", "api_keys")
-REVOKE = Operation("api_keys.revoke", "api_keys", mutation=True)
-UPDATE = Operation("api_keys.update", "api_keys", mutation=True)
+CREATE = Operation("api_keys.create", API_KEYS, mutation=True, shown_once=("token",))
+LIST = Operation("api_keys.list", API_KEYS)
+REVOKE = Operation("api_keys.revoke", API_KEYS, mutation=True)
+UPDATE = Operation("api_keys.update", API_KEYS, mutation=True)
 AllowList = Annotated[
     list[Annotated[str, pydantic.Field(min_length=1, max_length=64)]],
     pydantic.Field(
@@ -198,7 +198,7 @@ async def mint_for_tenant(
 async def create_key(*, scope: Scope, data: Any, secret: str) -> MintedKey:
     """An admin mints a key for its own tenant and environment: a key manages only the keys
     of its own environment (it could neither list nor revoke any other)."""
-    scope.require_write("api_keys")
+    scope.require_write(API_KEYS)
     spec = parse(KeyCreate, data, root="api_key")
     environment = spec.environment or scope.environment
     if environment != scope.environment:
@@ -226,7 +226,7 @@ async def list_keys(
     *, scope: Scope, limit: int | None = None, cursor: str | None = None
 ) -> Page[ApiKey]:
     """The tenant's keys in the caller's environment, newest first."""
-    scope.require_read("api_keys")
+    scope.require_read(API_KEYS)
     spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
     query = scoped(ApiKey, scope)
     return await newest_first(
@@ -236,7 +236,7 @@ async def list_keys(
 
 async def update_key(*, scope: Scope, key_id: str, data: Any) -> ApiKey:
     """Rename a key or replace its IP allow-list (effective on its next request)."""
-    scope.require_write("api_keys")
+    scope.require_write(API_KEYS)
     spec = parse(KeyUpdate, data, root="api_key")
     key = await get_in_scope(
         ApiKey, scope=scope, prefix="key", object_id=key_id, noun="api_key", lock=True
@@ -254,7 +254,7 @@ async def update_key(*, scope: Scope, key_id: str, data: Any) -> ApiKey:
 async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
     """Revoke at once; every instance refuses the key on its next request (no caching)."""
     if scope is not None:
-        scope.require_write("api_keys")
+        scope.require_write(API_KEYS)
     query = ApiKey.filter(id=key_id)
     if scope is not None:
         query = query.filter(tenant_id=scope.tenant_id, environment=scope.environment)

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from hadar import clock
 from hadar.domain import normalise
 from hadar.domain.conversations import Message
-from hadar.domain.leads import Lead, LeadRecord, LeadStatus
+from hadar.domain.leads import LEADS, Lead, LeadRecord, LeadStatus
 from hadar.domain.rows import fetch_dicts
 from hadar.domain.scope import Operation, Scope
 from hadar.domain.scoring import LeadFacts, score
@@ -31,11 +31,11 @@ StatusName = Literal["new", "contacted", "qualified", "viewing", "negotiating", 
 Source = Literal[normalise.CANONICAL_SOURCES]  # type: ignore[valid-type]
 _HORIZON = re.compile(r"^(ready|off_plan_(20\d\d))$")
 
-CREATE = Operation("leads.create", "leads", mutation=True)
-LIST = Operation("leads.list", "leads")
-RETRIEVE = Operation("leads.retrieve", "leads")
-UPDATE = Operation("leads.update", "leads", mutation=True)
-DELETE = Operation("leads.delete", "leads", mutation=True)
+CREATE = Operation("leads.create", LEADS, mutation=True)
+LIST = Operation("leads.list", LEADS)
+RETRIEVE = Operation("leads.retrieve", LEADS)
+UPDATE = Operation("leads.update", LEADS, mutation=True)
+DELETE = Operation("leads.delete", LEADS, mutation=True)
 
 
 class DoNotContactIn(Strict):
@@ -279,7 +279,7 @@ async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
 
 async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
     """Create a lead, or merge it into the one with the same phone or e-mail: (lead, created)."""
-    scope.require_write("leads")
+    scope.require_write(LEADS)
     spec = parse(LeadCreate, data, root="lead")
     if spec.phone is None and spec.email is None:
         raise ValidationError("lead requires at least one of phone or email", field="lead.phone")
@@ -333,7 +333,7 @@ async def get_lead(*, scope: Scope, lead_id: str, lock: bool = False) -> Lead:
 
 async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
     """Change the given fields (null clears an optional one); the lead keeps a phone or e-mail."""
-    scope.require_write("leads")
+    scope.require_write(LEADS)
     spec = parse(LeadUpdate, data, root="lead")
     # Locked for the request's transaction (PostgreSQL), so concurrent PATCHes never lose one.
     lead = await get_lead(scope=scope, lead_id=lead_id, lock=True)
@@ -383,7 +383,7 @@ async def update_lead(*, scope: Scope, lead_id: str, data: Any) -> Lead:
 
 async def delete_lead(*, scope: Scope, lead_id: str) -> str:
     """Delete the lead for good; returns its id."""
-    scope.require_write("leads")
+    scope.require_write(LEADS)
     lead = await get_lead(scope=scope, lead_id=lead_id)
     try:
         async with in_transaction():  # a savepoint: the refusal leaves the request usable

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pydantic
 
 from hadar.domain import matching
-from hadar.domain.leads import Lead, LeadRecord
+from hadar.domain.leads import LEADS, Lead, LeadRecord
 from hadar.domain.matching import LeadWish, Listing, Match
 from hadar.domain.properties import PropertyRecord, PropertyStatus, handover_year
 from hadar.domain.rows import fetch_sql
@@ -26,7 +26,7 @@ from hadar.services.models import Out
 from hadar.services.properties import PropertyOut, present_property
 from hadar.services.validation import Query, parse
 
-MATCHES = Operation("leads.matches", "leads")
+MATCHES = Operation("leads.matches", LEADS)
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 
@@ -166,9 +166,10 @@ def _listing(row: PropertyRecord) -> Listing:
     return Listing(row.id, row.price_aed, row.bedrooms, row.area, row.handover, row.status)
 
 
-async def rank_for(*, scope: Scope, wishes: Sequence[tuple[LeadWish, int]]) -> list[Ranked]:
+async def rank_for(*, scope: Scope, keys: Sequence[tuple[LeadWish, int]]) -> list[Ranked]:
     """Each (wish, limit)'s best available properties in the caller's sandbox, best first, in
     one statement (plus one for the distinct areas when a wish names an area)."""
+    wishes = keys  # a loader's keys: (what a lead asks for, limit)
     if not wishes:
         return []
     areas = await _areas(scope) if any(w.area for w, _ in wishes) else []
@@ -202,7 +203,7 @@ async def lead_matches(*, scope: Scope, lead_id: str, limit: int | None = None) 
     lead: Lead | LeadRecord = await get_in_scope(
         Lead, scope=scope, prefix="lead", object_id=lead_id, noun="lead"
     )
-    return (await rank_for(scope=scope, wishes=[(wish_of(lead), size)]))[0]
+    return (await rank_for(scope=scope, keys=[(wish_of(lead), size)]))[0]
 
 
 def present_match(row: PropertyRecord, found: Match) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from tortoise.transactions import in_transaction
 from hadar import clock
 from hadar.domain import invoices as rules
 from hadar.domain.integrations import Integration, IntegrationKind
-from hadar.domain.invoices import Invoice, InvoiceStatus
+from hadar.domain.invoices import INVOICES, Invoice, InvoiceStatus
 from hadar.domain.locks import take_write_lock
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import Conflict, ServiceUnavailable, Unauthorized, ValidationError
@@ -47,7 +47,7 @@ from hadar.services.invoices import get_invoice, present_invoice
 from hadar.services.validation import Strict, parse
 
 log = logging.getLogger("hadar.payments")
-PAY = Operation("invoices.pay", "invoices", mutation=True)
+PAY = Operation("invoices.pay", INVOICES, mutation=True)
 INBOUND_LIMIT = 10_000  # Stripe posts per integration and minute (SPEC 9)
 
 
@@ -91,7 +91,7 @@ def _record(invoice: Invoice, intent: PaymentIntent) -> bool:
 async def pay_invoice(*, scope: Scope, invoice_id: str, data: Any) -> Invoice:
     """open -> paid through one PaymentIntent per attempt (see the module docstring); a decline
     or a pending intent leaves it open with `payment`; Stripe unreachable: 503, unchanged."""
-    scope.require_write("invoices")
+    scope.require_write(INVOICES)
     spec = parse(InvoicePay, {} if data is None else data, root="payment")
     account = await integrations.connected(scope=scope, kind=IntegrationKind.STRIPE.value)
     port = integrations.payments_port(scope=scope, account=account)

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hadar import clock
-from hadar.domain.properties import HANDOVER, Property, PropertyRecord, PropertyStatus
+from hadar.domain.properties import HANDOVER, PROPERTIES, Property, PropertyRecord, PropertyStatus
 from hadar.domain.rows import fetch_dicts
 from hadar.domain.scope import Operation, Scope
 from hadar.errors import Conflict, ValidationError
@@ -20,11 +20,11 @@ from hadar.services.listing import binding, get_in_scope, keyset, scoped
 from hadar.services.models import BIGINT, Out, Timestamp, deleted, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
-CREATE = Operation("properties.create", "properties", mutation=True)
-LIST = Operation("properties.list", "properties")
-RETRIEVE = Operation("properties.retrieve", "properties")
-UPDATE = Operation("properties.update", "properties", mutation=True)
-DELETE = Operation("properties.delete", "properties", mutation=True)
+CREATE = Operation("properties.create", PROPERTIES, mutation=True)
+LIST = Operation("properties.list", PROPERTIES)
+RETRIEVE = Operation("properties.retrieve", PROPERTIES)
+UPDATE = Operation("properties.update", PROPERTIES, mutation=True)
+DELETE = Operation("properties.delete", PROPERTIES, mutation=True)
 
 Text200 = Annotated[str, pydantic.Field(min_length=1, max_length=200)]
 Reference = Annotated[str, pydantic.Field(min_length=1, max_length=64)]
@@ -180,7 +180,7 @@ async def _save(row: Property, *, create: bool) -> None:
 
 async def create_property(*, scope: Scope, data: Any) -> Property:
     """Add a listing; its reference is unique in the sandbox, live available ones need a permit."""
-    scope.require_write("properties")
+    scope.require_write(PROPERTIES)
     spec = parse(PropertyCreate, data, root="property")
     at = clock.now()
     row = Property(
@@ -210,7 +210,7 @@ async def get_property(*, scope: Scope, property_id: str, lock: bool = False) ->
 
 async def update_property(*, scope: Scope, property_id: str, data: Any) -> Property:
     """Change the given fields (null clears an optional one); the reference stays unique."""
-    scope.require_write("properties")
+    scope.require_write(PROPERTIES)
     spec = parse(PropertyUpdate, data, root="property")
     row = await get_property(scope=scope, property_id=property_id, lock=True)
     given = spec.model_fields_set
@@ -232,7 +232,7 @@ async def update_property(*, scope: Scope, property_id: str, data: Any) -> Prope
 
 async def delete_property(*, scope: Scope, property_id: str) -> str:
     """Delete the listing for good; returns its id."""
-    scope.require_write("properties")
+    scope.require_write(PROPERTIES)
     row = await get_property(scope=scope, property_id=property_id)
     await row.delete()
     await audit.record(scope=scope, action="property.deleted", object_id=property_id)

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from hadar import clock
 from hadar.domain import templates as rules
 from hadar.domain.scope import Operation, Scope
-from hadar.domain.templates import Template, TemplateStatus
+from hadar.domain.templates import TEMPLATES, Template, TemplateStatus
 from hadar.errors import Conflict, ValidationError
 from hadar.ids import new_id
 from hadar.pagination import Page
@@ -21,8 +21,8 @@ from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
-CREATE = Operation("templates.create", "templates", mutation=True)
-LIST = Operation("templates.list", "templates")
+CREATE = Operation("templates.create", TEMPLATES, mutation=True)
+LIST = Operation("templates.list", TEMPLATES)
 Category = Literal["utility", "marketing", "authentication"]
 
 
@@ -90,7 +90,7 @@ async def list_templates(
     *, scope: Scope, limit: int | None = None, cursor: str | None = None
 ) -> Page[Template]:
     """The tenant's templates in this environment, newest first (the two seeds included)."""
-    scope.require_read("templates")
+    scope.require_read(TEMPLATES)
     spec = parse(TemplateQuery, {"limit": limit, "cursor": cursor}, root="")
     await ensure_seeded(scope=scope)
     return await newest_first(
@@ -103,7 +103,7 @@ async def list_templates(
 
 async def create_template(*, scope: Scope, data: Any) -> Template:
     """Add a template: approved at once for test keys, pending (for Meta's review) for live."""
-    scope.require_write("templates")
+    scope.require_write(TEMPLATES)
     spec = parse(TemplateCreate, data, root="template")
     rules.check_definition(body=spec.body, variables=spec.variables, field="template")
     await ensure_seeded(scope=scope)
@@ -156,7 +156,7 @@ async def sendable(*, scope: Scope, name: str, language: str | None) -> Template
 
 async def get_template(*, scope: Scope, template_id: str) -> Template:
     """The template in the caller's scope, else NotFound."""
-    scope.require_read("templates")
+    scope.require_read(TEMPLATES)
     await ensure_seeded(scope=scope)
     return await get_in_scope(
         Template, scope=scope, prefix="tpl", object_id=template_id, noun="template"

@@ -13,6 +13,7 @@ from hadar.domain.scope import Operation, Scope
 from hadar.domain.webhooks import (
     ALL_EVENTS,
     EVENT_TYPES,
+    WEBHOOKS,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -62,16 +63,14 @@ class WebhookUpdate(Strict):
     _events = pydantic.field_validator("events")(_check_events)
 
 
-CREATE = Operation("webhooks.create", "webhooks", mutation=True, shown_once=("secret",))
-LIST = Operation("webhooks.list", "webhooks")
-RETRIEVE = Operation("webhooks.retrieve", "webhooks")
-UPDATE = Operation("webhooks.update", "webhooks", mutation=True)
-DELETE = Operation("webhooks.delete", "webhooks", mutation=True)
-ROTATE_SECRET = Operation(
-    "webhooks.rotate_secret", "webhooks", mutation=True, shown_once=("secret",)
-)
-LIST_DELIVERIES = Operation("webhooks.deliveries", "webhooks")
-RETRY_DELIVERY = Operation("webhooks.retry_delivery", "webhooks", mutation=True)
+CREATE = Operation("webhooks.create", WEBHOOKS, mutation=True, shown_once=("secret",))
+LIST = Operation("webhooks.list", WEBHOOKS)
+RETRIEVE = Operation("webhooks.retrieve", WEBHOOKS)
+UPDATE = Operation("webhooks.update", WEBHOOKS, mutation=True)
+DELETE = Operation("webhooks.delete", WEBHOOKS, mutation=True)
+ROTATE_SECRET = Operation("webhooks.rotate_secret", WEBHOOKS, mutation=True, shown_once=("secret",))
+LIST_DELIVERIES = Operation("webhooks.deliveries", WEBHOOKS)
+RETRY_DELIVERY = Operation("webhooks.retry_delivery", WEBHOOKS, mutation=True)
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 Subscription = Literal[(ALL_EVENTS, *EVENT_TYPES)]  # type: ignore[valid-type]
@@ -158,7 +157,7 @@ def current_secret(endpoint: WebhookEndpoint) -> str:
 
 async def create_endpoint(*, scope: Scope, data: Any, allow_private: bool) -> WebhookEndpoint:
     """Register an endpoint; live ones must be https, and no URL may reach a private address."""
-    scope.require_write("webhooks")
+    scope.require_write(WEBHOOKS)
     spec = parse(WebhookCreate, data, root="webhook")
     await _check_url(scope, spec.url, allow_private)
     at = clock.now()
@@ -181,7 +180,7 @@ async def create_endpoint(*, scope: Scope, data: Any, allow_private: bool) -> We
 
 async def get_endpoint(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
     """The endpoint with `endpoint_id` in the caller's tenant and environment, else NotFound."""
-    scope.require_read("webhooks")
+    scope.require_read(WEBHOOKS)
     return await get_in_scope(
         WebhookEndpoint, scope=scope, prefix="whk", object_id=endpoint_id, noun="webhook"
     )
@@ -191,7 +190,7 @@ async def list_endpoints(
     *, scope: Scope, limit: int | None = None, cursor: str | None = None
 ) -> Page[WebhookEndpoint]:
     """The tenant's endpoints in the caller's environment, newest first."""
-    scope.require_read("webhooks")
+    scope.require_read(WEBHOOKS)
     spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
     return await newest_first(
         scoped(WebhookEndpoint, scope),
@@ -205,7 +204,7 @@ async def update_endpoint(
     *, scope: Scope, endpoint_id: str, data: Any, allow_private: bool
 ) -> WebhookEndpoint:
     """Change url, events, description or enabled; a new URL is checked like a new endpoint."""
-    scope.require_write("webhooks")
+    scope.require_write(WEBHOOKS)
     spec = parse(WebhookUpdate, data, root="webhook")
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     given = spec.model_fields_set
@@ -225,7 +224,7 @@ async def update_endpoint(
 
 async def delete_endpoint(*, scope: Scope, endpoint_id: str) -> str:
     """Delete the endpoint and its pending and past deliveries; returns its id."""
-    scope.require_write("webhooks")
+    scope.require_write(WEBHOOKS)
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     await endpoint.delete()
     await audit.record(scope=scope, action="webhook_endpoint.deleted", object_id=endpoint_id)
@@ -234,7 +233,7 @@ async def delete_endpoint(*, scope: Scope, endpoint_id: str) -> str:
 
 async def rotate_secret(*, scope: Scope, endpoint_id: str) -> WebhookEndpoint:
     """A new secret; the current one keeps signing beside it for 24 hours."""
-    scope.require_write("webhooks")
+    scope.require_write(WEBHOOKS)
     endpoint = await get_endpoint(scope=scope, endpoint_id=endpoint_id)
     at = clock.now()
     endpoint.previous_secret = _seal(endpoint.id, "previous_secret", current_secret(endpoint))
@@ -276,7 +275,7 @@ async def list_deliveries(
 
 async def retry_delivery(*, scope: Scope, delivery_id: str) -> Delivery:
     """Schedule the delivery again now with a fresh retry schedule; refused while in flight."""
-    scope.require_write("webhooks")
+    scope.require_write(WEBHOOKS)
     delivery = await get_in_scope(
         Delivery, scope=scope, prefix="dlv", object_id=delivery_id, noun="webhook_delivery"
     )

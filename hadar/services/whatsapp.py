@@ -15,7 +15,14 @@ from typing import Annotated, Any
 import pydantic
 
 from hadar import clock
-from hadar.domain.conversations import Channel, Direction, Message, MessageKind, MessageStatus
+from hadar.domain.conversations import (
+    MESSAGES,
+    Channel,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+)
 from hadar.domain.conversations import window_open as is_open
 from hadar.domain.scope import Operation, Scope
 from hadar.domain.templates import check_variables, render
@@ -31,7 +38,7 @@ from hadar.providers.ports import ProviderError, Sent
 from hadar.services import audit, conversations, events, integrations, leads, templates
 from hadar.services.validation import Strict, parse
 
-SEND = Operation("whatsapp.send", "messages", mutation=True)
+SEND = Operation("whatsapp.send", MESSAGES, mutation=True)
 LeadId = Annotated[str, pydantic.Field(min_length=1, max_length=40)]
 
 
@@ -85,7 +92,7 @@ def _refusal(error: ProviderError) -> HadarError:
 async def send_message(*, scope: Scope, data: Any) -> Message:
     """Send to a lead with a phone who has not opted out: text only inside the 24 h window,
     otherwise an approved template with exactly its variables."""
-    scope.require_write("messages")
+    scope.require_write(MESSAGES)
     spec = parse(MessageSend, data, root="message")
     _shape(spec)
     lead = await leads.get_lead(scope=scope, lead_id=spec.lead_id)

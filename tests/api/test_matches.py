@@ -264,7 +264,7 @@ async def test_sql_ranking_agrees_with_the_domain_scorer(ws: Workspace) -> None:
     ]
     await Property.bulk_create(rows)
     listings = [Listing(p.id, p.price_aed, p.bedrooms, p.area, p.handover, p.status) for p in rows]
-    got = await matches.rank_for(scope=scope, wishes=[(w, 100) for w in WISHES])
+    got = await matches.rank_for(scope=scope, keys=[(w, 100) for w in WISHES])
     for wish, found in zip(WISHES, got, strict=True):
         expected = rank(wish, listings, 100)
         assert len(expected) == 100, wish  # the cut at the limit is exercised too
