@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.api.parity import Twin
+from tests.api.test_properties import property_setup
 from tests.conftest import Workspace, lead_body
 
 BOOKINGS = "/api/v1/bookings"
@@ -388,3 +390,56 @@ async def test_cancel_twice_is_conflict_and_patch_repeating_status_is_no_move(
     assert (await ws.request("POST", f"{url}/cancel")).status_code == 200
     err = error_of(await ws.request("POST", f"{url}/cancel"), 409, "conflict")
     assert "cancelled" in err["message"]
+
+
+def _parity_booking(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
+    # The agent is unique per prepare, so the surfaces' bookings never overlap each other.
+    lead, prop = ("leadId", "propertyId") if camel else ("lead_id", "property_id")
+    starts = "startsAt" if camel else "starts_at"
+    return {
+        lead: ids["lead"],
+        prop: ids["prop"],
+        "agent": ids["ref"],
+        starts: "2026-09-01T12:00:00Z",
+    }
+
+
+async def _booking_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
+    """A property to book, and a booking of it to change or cancel."""
+    prop = (await property_setup(ws, ids))["prop"]
+    body = {"lead_id": ids["lead"], "property_id": prop, "agent": ids["ref"]}
+    r = await ws.request(
+        "POST", "/api/v1/bookings", json={**body, "starts_at": "2026-09-01T09:00Z"}
+    )
+    assert r.status_code == 201, r.text
+    return {"prop": prop, "bkg": r.json()["data"]["id"]}
+
+
+# The twins of the booking mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "bookings.create": Twin(
+        lambda ids: ("POST", "/api/v1/bookings", _parity_booking(ids)),
+        lambda ids: (
+            "mutation($i: BookingCreateInput!) { createBooking(input: $i) { id status } }",
+            {"i": _parity_booking(ids, camel=True)},
+        ),
+        setup=property_setup,
+    ),
+    "bookings.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/bookings/{ids['bkg']}", {"status": "confirmed"}),
+        lambda ids: (
+            'mutation($id: ID!) { updateBooking(id: $id, input: {status: "confirmed"}) '
+            "{ id status } }",
+            {"id": ids["bkg"]},
+        ),
+        setup=_booking_setup,
+    ),
+    "bookings.cancel": Twin(
+        lambda ids: ("POST", f"/api/v1/bookings/{ids['bkg']}/cancel", None),
+        lambda ids: (
+            "mutation($id: ID!) { cancelBooking(id: $id) { id status } }",
+            {"id": ids["bkg"]},
+        ),
+        setup=_booking_setup,
+    ),
+}

@@ -8,6 +8,7 @@ from typing import Any
 from hadar.domain.conversations import Conversation, Message
 from hadar.domain.webhooks import Event
 from hadar.providers.sandbox import CANNED_SUMMARY, CANNED_TRANSCRIPT
+from tests.api.parity import Twin
 from tests.api.test_graphql import gql
 from tests.conftest import Workspace, lead_body
 
@@ -156,3 +157,15 @@ async def test_graphql_twins(ws: Workspace) -> None:
     assert len(by_lead[other["id"]]) == 1
     r = await gql(ws, CREATE, {"i": {"leadId": lead["id"]}}, role="viewer")
     assert r.json()["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+# The twin of the call mutation, for tests/api/test_operation_parity.py.
+PARITY = {
+    "calls.create": Twin(
+        lambda ids: ("POST", "/api/v1/calls", {"lead_id": ids["lead"]}),
+        lambda ids: (
+            "mutation($i: CallCreateInput!) { createCall(input: $i) { id status } }",
+            {"i": {"leadId": ids["lead"]}},
+        ),
+    ),
+}

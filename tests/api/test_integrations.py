@@ -3,6 +3,7 @@ never shown, logged, audited or stored for a replay; test keys get the sandbox."
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from typing import Any
@@ -15,6 +16,7 @@ from hadar.domain.scope import Scope
 from hadar.domain.tenants import Tenant
 from hadar.errors import Conflict
 from hadar.services import integrations
+from tests.api.parity import Twin
 from tests.conftest import Workspace
 
 TOKEN = "EAAGm0PX4ZCpsBAKZCZBmeta-access-token-9f3a"
@@ -227,3 +229,69 @@ async def test_graphql_twin_connects_and_reads(ws: Workspace) -> None:
         "POST", "/graphql", env="test", json={"query": doc, "variables": {"i": gql_meta()}}
     )
     assert r.json()["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+PARITY_STRIPE = {"secret_key": "sk_live_parity_0000", "webhook_secret": "whsec_parity00"}
+PARITY_VAPI = {"api_key": "vapi-parity-key-0000", "phone_number_id": "pn_parity"}
+
+
+def _derived(ids: dict[str, str], digits: int) -> str:
+    # Derived from the scenario's phone (so the twin reuses it), never the phone itself: the
+    # suite's leak check refuses a test phone anywhere in the logs.
+    return str(int(hashlib.sha256(ids["phone"].encode()).hexdigest(), 16))[:digits]
+
+
+def _ultramsg(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
+    instance = "instance" + _derived(ids, 9)
+    if camel:
+        return {"provider": "ultramsg", "instanceId": instance, "token": "ultra-parity-0000"}
+    return {"provider": "ultramsg", "instance_id": instance, "token": "ultra-parity-0000"}
+
+
+async def _whatsapp_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
+    """A live Meta WhatsApp integration to disconnect (its missing twin: vapi, never connected)."""
+    meta = {"provider": "meta", "phone_number_id": _derived(ids, 15), "access_token": "EAAG-p-0000"}
+    r = await ws.request("PUT", "/api/v1/integrations/whatsapp", env="live", json=meta)
+    assert r.status_code == 200, r.text
+    return {"int_kind": "whatsapp"}
+
+
+# The twins of the integration mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "integrations.put_whatsapp": Twin(
+        lambda ids: ("PUT", "/api/v1/integrations/whatsapp", _ultramsg(ids)),
+        lambda ids: (
+            "mutation($i: WhatsAppIntegrationInput!) { connectWhatsapp(input: $i) "
+            "{ id webhook_url: webhookUrl webhook_token: webhookToken } }",
+            {"i": _ultramsg(ids, camel=True)},
+        ),
+        env="live",
+    ),
+    "integrations.put_stripe": Twin(
+        lambda ids: ("PUT", "/api/v1/integrations/stripe", PARITY_STRIPE),
+        lambda ids: (
+            "mutation($i: StripeIntegrationInput!) { connectStripe(input: $i) { id } }",
+            {"i": {"secretKey": PARITY_STRIPE["secret_key"], "webhookSecret": "whsec_parity00"}},
+        ),
+        env="live",
+    ),
+    "integrations.put_vapi": Twin(
+        lambda ids: ("PUT", "/api/v1/integrations/vapi", PARITY_VAPI),
+        lambda ids: (
+            "mutation($i: VapiIntegrationInput!) { connectVapi(input: $i) "
+            "{ id webhook_token: webhookToken } }",
+            {"i": {"apiKey": PARITY_VAPI["api_key"], "phoneNumberId": "pn_parity"}},
+        ),
+        env="live",
+    ),
+    "integrations.delete": Twin(
+        lambda ids: ("DELETE", f"/api/v1/integrations/{ids['int_kind']}", None),
+        lambda ids: (
+            "mutation($k: String!) { deleteIntegration(kind: $k) { id deleted } }",
+            {"k": ids["int_kind"]},
+        ),
+        env="live",
+        setup=_whatsapp_setup,
+        missing={"int_kind": "vapi"},
+    ),
+}

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from hadar import clock
 from hadar.domain.invoices import invoice_year
 from hadar.domain.webhooks import Event
+from tests.api.parity import Twin
 from tests.conftest import Workspace, lead_body
 
 YEAR = invoice_year(clock.now())  # invoices are dated in Dubai (UTC+4)
@@ -326,3 +327,72 @@ async def test_a_lead_with_invoices_cannot_be_deleted(ws: Workspace) -> None:
     r = await ws.request("DELETE", f"/api/v1/leads/{data['lead_id']}")
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
     assert (await ws.request("GET", f"/api/v1/invoices/{data['id']}")).status_code == 200
+
+
+PARITY_LINES = [{"description": "Commission", "quantity": 1, "unit_amount": 3600000}]
+
+
+async def _invoices_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
+    """A draft to edit, finalize or void, and an open invoice to pay."""
+    invoice = {"lead_id": ids["lead"], "line_items": PARITY_LINES}
+    drafts = [await ws.request("POST", "/api/v1/invoices", json=invoice) for _ in range(2)]
+    inv, inv_open = (r.json()["data"]["id"] for r in drafts)
+    r = await ws.request("POST", f"/api/v1/invoices/{inv_open}/finalize")
+    assert r.status_code == 200, r.text
+    return {"inv": inv, "inv_open": inv_open}
+
+
+# The twins of the invoice mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "invoices.create": Twin(
+        lambda ids: (
+            "POST",
+            "/api/v1/invoices",
+            {"lead_id": ids["lead"], "line_items": PARITY_LINES},
+        ),
+        lambda ids: (
+            "mutation($i: InvoiceCreateInput!) { createInvoice(input: $i) { id total } }",
+            {
+                "i": {
+                    "leadId": ids["lead"],
+                    "lineItems": [
+                        {"description": "Commission", "quantity": 1, "unitAmount": 3600000}
+                    ],
+                }
+            },
+        ),
+    ),
+    "invoices.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/invoices/{ids['inv']}", {"due_date": "2026-07-15"}),
+        lambda ids: (
+            'mutation($id: ID!) { updateInvoice(id: $id, input: {dueDate: "2026-07-15"}) '
+            "{ id dueDate } }",
+            {"id": ids["inv"]},
+        ),
+        setup=_invoices_setup,
+    ),
+    "invoices.finalize": Twin(
+        lambda ids: ("POST", f"/api/v1/invoices/{ids['inv']}/finalize", None),
+        lambda ids: (
+            "mutation($id: ID!) { finalizeInvoice(id: $id) { id number } }",
+            {"id": ids["inv"]},
+        ),
+        setup=_invoices_setup,
+    ),
+    "invoices.pay": Twin(
+        lambda ids: ("POST", f"/api/v1/invoices/{ids['inv_open']}/pay", None),
+        lambda ids: (
+            "mutation($id: ID!) { payInvoice(id: $id) { id status payment { status } } }",
+            {"id": ids["inv_open"]},
+        ),
+        setup=_invoices_setup,
+    ),
+    "invoices.void": Twin(
+        lambda ids: ("POST", f"/api/v1/invoices/{ids['inv']}/void", None),
+        lambda ids: (
+            "mutation($id: ID!) { voidInvoice(id: $id) { id status } }",
+            {"id": ids["inv"]},
+        ),
+        setup=_invoices_setup,
+    ),
+}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hadar.domain.tenants import ApiKey, Tenant
+from tests.api.parity import Twin
 from tests.conftest import Workspace
 
 KEYS = "/api/v1/api_keys"
@@ -97,3 +98,35 @@ async def test_the_other_environments_keys_are_out_of_reach(
     assert (await ApiKey.get(id=foreign)).revoked_at is None
     r = await ws.request("GET", "/api/v1/leads", env=OTHER[env], role="agent")
     assert r.status_code == 200, r.text
+
+
+async def _key_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
+    r = await ws.request("POST", "/api/v1/api_keys", json={"role": "viewer"})
+    assert r.status_code == 201, r.text
+    return {"key": r.json()["data"]["id"]}
+
+
+# The twins of the API key mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "api_keys.create": Twin(
+        lambda ids: ("POST", "/api/v1/api_keys", {"role": "agent"}),
+        lambda ids: (
+            'mutation { createApiKey(input: {role: "agent"}) { token apiKey { id } } }',
+            {},
+        ),
+    ),
+    "api_keys.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/api_keys/{ids['key']}", {"allowed_ips": ["10.0.0.0/8"]}),
+        lambda ids: (
+            'mutation($id: ID!) { updateApiKey(id: $id, input: {allowedIps: ["10.0.0.0/8"]})'
+            " { id allowedIps } }",
+            {"id": ids["key"]},
+        ),
+        setup=_key_setup,
+    ),
+    "api_keys.revoke": Twin(
+        lambda ids: ("POST", f"/api/v1/api_keys/{ids['key']}/revoke", None),
+        lambda ids: ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", {"id": ids["key"]}),
+        setup=_key_setup,
+    ),
+}

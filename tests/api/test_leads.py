@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from hadar import clock
+from tests.api.parity import Twin
 from tests.conftest import Workspace, lead_body
 
 LEADS = "/api/v1/leads"
@@ -732,3 +733,29 @@ async def test_utm_unknown_key_is_refused(ws):
     r = await ws.request("POST", LEADS, json=lead_body(utm={"gclid": "abc"}))
     assert_error(r, 400, "validation_error")
     assert r.json()["error"]["field"].startswith("lead.utm")
+
+
+# The twins of the lead mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "leads.create": Twin(
+        lambda ids: ("POST", "/api/v1/leads", {"name": "Parity", "phone": ids["phone"]}),
+        lambda ids: (
+            "mutation($i: LeadCreateInput!) { createLead(input: $i) { created lead { id } } }",
+            {"i": {"name": "Parity", "phone": ids["phone"]}},
+        ),
+    ),
+    "leads.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/leads/{ids['lead']}", {"area": "JBR"}),
+        lambda ids: (
+            'mutation($id: ID!) { updateLead(id: $id, input: {area: "JBR"}) { id area } }',
+            {"id": ids["lead"]},
+        ),
+    ),
+    "leads.delete": Twin(
+        lambda ids: ("DELETE", f"/api/v1/leads/{ids['lead']}", None),
+        lambda ids: (
+            "mutation($id: ID!) { deleteLead(id: $id) { id deleted } }",
+            {"id": ids["lead"]},
+        ),
+    ),
+}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.parity import Twin
 from tests.conftest import Workspace
 
 PROPS = "/api/v1/properties"
@@ -343,3 +344,48 @@ async def test_graphql_twins_agree_with_rest(ws: Workspace) -> None:
     assert gone["data"]["deleteProperty"] == {"id": node["id"], "deleted": True}
     missing = await gql(ws, "query($id: ID!) { node(id: $id) { id } }", {"id": node["id"]})
     assert missing["data"] == {"node": None}
+
+
+def _parity_property(ids: dict[str, str]) -> dict[str, Any]:
+    return {"title": "Parity", "reference": ids["ref"], "type": "villa", "purpose": "sale"}
+
+
+async def property_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
+    """A property to act on (its reference is not the one a create twin uses)."""
+    body = {**_parity_property({"ref": ids["ref"] + "-x"}), "price_aed": 1}
+    r = await ws.request("POST", "/api/v1/properties", json=body)
+    assert r.status_code == 201, r.text
+    return {"prop": r.json()["data"]["id"]}
+
+
+# The twins of the property mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "properties.create": Twin(
+        lambda ids: (
+            "POST",
+            "/api/v1/properties",
+            {**_parity_property(ids), "price_aed": 4_000_000},
+        ),
+        lambda ids: (
+            "mutation($i: PropertyCreateInput!) { createProperty(input: $i) { id reference } }",
+            {"i": {**_parity_property(ids), "priceAed": 4_000_000}},
+        ),
+    ),
+    "properties.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/properties/{ids['prop']}", {"status": "reserved"}),
+        lambda ids: (
+            'mutation($id: ID!) { updateProperty(id: $id, input: {status: "reserved"}) '
+            "{ id status } }",
+            {"id": ids["prop"]},
+        ),
+        setup=property_setup,
+    ),
+    "properties.delete": Twin(
+        lambda ids: ("DELETE", f"/api/v1/properties/{ids['prop']}", None),
+        lambda ids: (
+            "mutation($id: ID!) { deleteProperty(id: $id) { id deleted } }",
+            {"id": ids["prop"]},
+        ),
+        setup=property_setup,
+    ),
+}

@@ -16,6 +16,7 @@ from hadar.domain.scope import Scope
 from hadar.domain.webhooks import Delivery, Event
 from hadar.services import leads
 from hadar.settings import Settings
+from tests.api.parity import Twin
 from tests.conftest import Workspace, lead_body
 
 URL = "http://127.0.0.1:9/hooks"  # never contacted: these tests run no worker
@@ -239,3 +240,60 @@ async def _tenant_id(ws: Workspace) -> str:
     from hadar.domain.tenants import Tenant
 
     return (await Tenant.get(slug=ws.slug)).id
+
+
+PARITY_WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
+
+
+async def _endpoint_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
+    """An endpoint for every event, and a delivery to it (of a lead created after it)."""
+    r = await ws.request("POST", "/api/v1/webhooks", json={**PARITY_WEBHOOK, "events": ["*"]})
+    whk = r.json()["data"]["id"]
+    r = await ws.request("POST", "/api/v1/leads", json=lead_body())
+    assert r.status_code == 201, r.text
+    r = await ws.request("GET", f"/api/v1/webhooks/{whk}/deliveries")
+    return {"whk": whk, "dlv": r.json()["data"]["items"][0]["id"]}
+
+
+# The twins of the webhook mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "webhooks.create": Twin(
+        lambda ids: ("POST", "/api/v1/webhooks", PARITY_WEBHOOK),
+        lambda ids: (
+            "mutation($i: WebhookCreateInput!) { createWebhook(input: $i) { id secret } }",
+            {"i": PARITY_WEBHOOK},
+        ),
+    ),
+    "webhooks.update": Twin(
+        lambda ids: ("PATCH", f"/api/v1/webhooks/{ids['whk']}", {"description": "p"}),
+        lambda ids: (
+            'mutation($id: ID!) { updateWebhook(id: $id, input: {description: "p"}) { id } }',
+            {"id": ids["whk"]},
+        ),
+        setup=_endpoint_setup,
+    ),
+    "webhooks.delete": Twin(
+        lambda ids: ("DELETE", f"/api/v1/webhooks/{ids['whk']}", None),
+        lambda ids: (
+            "mutation($id: ID!) { deleteWebhook(id: $id) { id deleted } }",
+            {"id": ids["whk"]},
+        ),
+        setup=_endpoint_setup,
+    ),
+    "webhooks.rotate_secret": Twin(
+        lambda ids: ("POST", f"/api/v1/webhooks/{ids['whk']}/rotate_secret", None),
+        lambda ids: (
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { id secret } }",
+            {"id": ids["whk"]},
+        ),
+        setup=_endpoint_setup,
+    ),
+    "webhooks.retry_delivery": Twin(
+        lambda ids: ("POST", f"/api/v1/webhook_deliveries/{ids['dlv']}/retry", None),
+        lambda ids: (
+            "mutation($id: ID!) { retryWebhookDelivery(id: $id) { id } }",
+            {"id": ids["dlv"]},
+        ),
+        setup=_endpoint_setup,
+    ),
+}

@@ -4,6 +4,7 @@ opt-out words and the GraphQL twins."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 
 from hadar import clock
 from hadar.domain.webhooks import Event
+from tests.api.parity import Twin
 from tests.conftest import Workspace, lead_body
 
 VARS = {"agent_name": "Sara", "property_name": "Marina Vista 2BR", "viewing_time": "Sat 11:00"}
@@ -291,3 +293,63 @@ async def test_a_later_change_keeps_the_inbound_engagement_points(ws: Workspace)
     patched = await ws.request("PATCH", f"/api/v1/leads/{lead}", json={"assigned_to": "sara"})
     factors = [f["factor"] for f in patched.json()["data"]["score_factors"]]
     assert "engagement" in factors and patched.json()["data"]["score"] == scored
+
+
+PARITY_VARS = {"agent_name": "Sara", "property_name": "Marina Vista", "viewing_time": "Sat 11:00"}
+
+
+def _parity_template(ids: dict[str, str]) -> dict[str, Any]:
+    name = "parity_" + hashlib.sha256(ids["phone"].encode()).hexdigest()[:10]
+    return {
+        "name": name,
+        "language": "en",
+        "category": "utility",
+        "body": "Hi {{n}}",
+        "variables": ["n"],
+    }
+
+
+# The twins of the WhatsApp mutations, for tests/api/test_operation_parity.py.
+PARITY = {
+    "whatsapp.send": Twin(
+        lambda ids: (
+            "POST",
+            "/api/v1/whatsapp/messages",
+            {
+                "lead_id": ids["lead"],
+                "template": "viewing_confirmation_en",
+                "variables": PARITY_VARS,
+            },
+        ),
+        lambda ids: (
+            "mutation($i: WhatsAppMessageInput!) { sendWhatsappMessage(input: $i) { id status } }",
+            {
+                "i": {
+                    "leadId": ids["lead"],
+                    "template": "viewing_confirmation_en",
+                    "variables": PARITY_VARS,
+                }
+            },
+        ),
+    ),
+    "templates.create": Twin(
+        lambda ids: ("POST", "/api/v1/whatsapp/templates", _parity_template(ids)),
+        lambda ids: (
+            "mutation($i: WhatsAppTemplateInput!) { createWhatsappTemplate(input: $i) "
+            "{ id status } }",
+            {"i": _parity_template(ids)},
+        ),
+    ),
+    "test_helpers.whatsapp_inbound": Twin(
+        lambda ids: (
+            "POST",
+            "/api/v1/test_helpers/whatsapp/inbound",
+            {"lead_id": ids["lead"], "text": "hello"},
+        ),
+        lambda ids: (
+            "mutation($i: WhatsAppInboundSimulationInput!) { simulateWhatsappInbound("
+            "input: $i) { id direction } }",
+            {"i": {"leadId": ids["lead"], "text": "hello"}},
+        ),
+    ),
+}
