@@ -26,6 +26,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.leads import Lead, LeadStatus
 from hadar.domain.properties import Property
 from hadar.domain.scope import AGENTS, Resource
@@ -69,6 +70,7 @@ LEAD_STAGES_BEFORE_VIEWING = frozenset(
 )
 
 
+ids.declare("bkg", param="booking_id")
 BOOKINGS = Resource("bookings", writers=AGENTS)
 
 

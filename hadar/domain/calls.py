@@ -13,6 +13,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.leads import Lead
 from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
@@ -36,6 +37,7 @@ _RANK = {
 }
 
 
+ids.declare("call", param="call_id")
 CALLS = Resource("calls", writers=AGENTS)
 
 

@@ -18,6 +18,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.leads import Lead
 from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
@@ -52,6 +53,8 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
 
 
+ids.declare("conv", param="conversation_id")
+ids.declare("msg", param="message_id")
 CONVERSATIONS = Resource("conversations", writers=AGENTS)
 MESSAGES = Resource("messages", writers=AGENTS)
 

@@ -23,6 +23,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 
@@ -74,6 +75,7 @@ WEBHOOK_PATHS = {
 }
 
 
+ids.declare("int", param="integration_id")
 INTEGRATIONS = Resource("integrations", admin_reads=True, fail_closed=True)
 
 

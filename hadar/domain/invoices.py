@@ -21,6 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.leads import Lead
 from hadar.domain.properties import Property
 from hadar.domain.scope import Resource
@@ -54,6 +55,7 @@ ACTIONS = {
 }
 
 
+ids.declare("inv", param="invoice_id")
 INVOICES = Resource("invoices", fail_closed=True)
 
 

@@ -11,6 +11,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.rows import as_datetime, as_json
 from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
@@ -26,6 +27,7 @@ class LeadStatus(StrEnum):
     LOST = "lost"
 
 
+ids.declare("lead", param="lead_id")
 LEADS = Resource("leads", writers=AGENTS)
 
 

@@ -12,6 +12,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.rows import as_datetime, as_json
 from hadar.domain.scope import AGENTS, Resource
 from hadar.domain.tenants import Tenant
@@ -49,6 +50,7 @@ def handover_year(value: str | None) -> int | None:
     return int(match.group(2)) if match and match.group(2) else None
 
 
+ids.declare("prop", param="property_id")
 PROPERTIES = Resource("properties", writers=AGENTS)
 
 

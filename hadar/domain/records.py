@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.scope import Resource
 
 
@@ -28,6 +29,7 @@ class IdempotencyRecord(Model):
         indexes = [Index(fields=("expires_at",))]
 
 
+ids.declare("aud")
 AUDIT_EVENTS = Resource("audit_events", admin_reads=True)
 
 

@@ -17,6 +17,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 from hadar.errors import ValidationError
@@ -34,6 +35,7 @@ class TemplateCategory(StrEnum):
     AUTHENTICATION = "authentication"
 
 
+ids.declare("tpl", param="template_id")
 TEMPLATES = Resource("templates")
 
 

@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.scope import Resource
 
 
@@ -43,6 +44,8 @@ class Tenant(Model):
         table = "tenants"
 
 
+ids.declare("ten")
+ids.declare("key", param="key_id")
 API_KEYS = Resource("api_keys", admin_reads=True, fail_closed=True)
 
 

@@ -14,6 +14,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from hadar import ids
 from hadar.domain.scope import Resource
 from hadar.domain.tenants import Tenant
 
@@ -45,6 +46,9 @@ def secret_context(endpoint_id: str, column: str) -> str:
     return f"webhook_endpoints.{column}:{endpoint_id}"
 
 
+ids.declare("whk", param="webhook_id")
+ids.declare("dlv", param="delivery_id")
+ids.declare("evt", param="event_id")
 WEBHOOKS = Resource("webhooks", admin_reads=True)
 
 

@@ -7,27 +7,12 @@ from typing import Any
 
 import pydantic
 
+from hadar import ids
 from hadar.openapi.responses import error_response, statuses_of, success_response
 from hadar.rest.spec import JSON_MEDIA_TYPE, RouteSpec
 from hadar.services.models import schema_name
 
 PREFIX = "/api/v1"
-# Path parameter name -> id prefix (SPEC section 3), so ids are generated and shown in shape.
-ID_PREFIXES = {
-    "lead_id": "lead",
-    "key_id": "key",
-    "conversation_id": "conv",
-    "message_id": "msg",
-    "property_id": "prop",
-    "booking_id": "bkg",
-    "invoice_id": "inv",
-    "call_id": "call",
-    "webhook_id": "whk",
-    "delivery_id": "dlv",
-    "event_id": "evt",
-    "template_id": "tpl",
-    "integration_id": "int",
-}
 
 
 def ref(model: type[pydantic.BaseModel]) -> dict[str, str]:
@@ -53,10 +38,16 @@ def query_parameters(model: type[pydantic.BaseModel]) -> list[dict[str, Any]]:
     return out
 
 
+def _id_params() -> dict[str, str]:
+    """Path parameter name -> the id prefix it carries, as the models declare them."""
+    return {param: prefix for prefix, param in ids.PREFIXES.items() if param}
+
+
 def parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+    id_params = _id_params()
     out: list[dict[str, Any]] = []
     for name in spec.path_params:
-        prefix = ID_PREFIXES.get(name)
+        prefix = id_params.get(name)
         schema: dict[str, Any] = {"type": "string"}
         if prefix:
             schema["pattern"] = f"^{prefix}_[0-9A-HJKMNP-TV-Z]{{26}}$"
