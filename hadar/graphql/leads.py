@@ -10,7 +10,6 @@ from strawberry.types import Info
 
 from hadar.domain.leads import LEADS, LeadRecord
 from hadar.domain.leads import Lead as LeadRow
-from hadar.errors import NotFound
 from hadar.graphql.bookings import lead_bookings
 from hadar.graphql.context import Context
 from hadar.graphql.conversations import lead_conversations
@@ -62,10 +61,7 @@ def lead_of(row: LeadRow | LeadRecord) -> Any:
 
 async def find_lead(context: Context, lead_id: str) -> Any:
     """One lead by id, through the request's loader (a list may have primed it)."""
-    row = await context.loaders.by_id(LeadRow).load(lead_id)
-    if row is None:
-        raise NotFound(f"lead {lead_id} does not exist")
-    return lead_of(row)
+    return lead_of(await context.loaders.one(LeadRow, lead_id, "lead"))
 
 
 NODES = (NodeKind("lead", Lead, LEADS, find_lead),)

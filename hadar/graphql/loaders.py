@@ -17,6 +17,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from hadar.domain.scope import Resource, Scope
+from hadar.errors import NotFound
 from hadar.services import lookups
 
 Batch = Callable[..., Awaitable[Sequence[Any]]]
@@ -52,6 +53,13 @@ class Loaders:
     def by_id(self, model: type[Any], resource: Resource | None = None) -> DataLoader[str, Any]:
         """`model` rows by id in the caller's sandbox (None where absent)."""
         return self.of(lookups.by_ids, model=model, resource=resource)
+
+    async def one(self, model: type[Any], object_id: str, noun: str) -> Any:
+        """The `model` row with `object_id` through `by_id`, else NotFound naming `noun`."""
+        row = await self.by_id(model).load(object_id)
+        if row is None:
+            raise NotFound(f"{noun} {object_id} does not exist")
+        return row
 
     def children(self, model: type[Any], column: str, **params: Any) -> DataLoader[str, Any]:
         """Each parent's `model` rows, `column` naming the parent (see lookups.children)."""

@@ -9,7 +9,6 @@ from strawberry.types import Info
 
 from hadar.domain.properties import PROPERTIES
 from hadar.domain.properties import Property as PropertyRow
-from hadar.errors import NotFound
 from hadar.graphql.bookings import property_bookings
 from hadar.graphql.context import Context
 from hadar.graphql.derive import as_body, input_type, object_type
@@ -38,10 +37,7 @@ def property_of(row: Any) -> Any:
 
 async def find_property(context: Context, property_id: str) -> Any:
     """One property by id, through the request's loader (a list may have primed it)."""
-    row = await context.loaders.by_id(PropertyRow).load(property_id)
-    if row is None:
-        raise NotFound(f"property {property_id} does not exist")
-    return property_of(row)
+    return property_of(await context.loaders.one(PropertyRow, property_id, "property"))
 
 
 NODES = (NodeKind("prop", Property, PROPERTIES, find_property),)

@@ -11,9 +11,9 @@ from hadar.domain.records import AUDIT_EVENTS, AuditEvent
 from hadar.domain.scope import Operation, Scope
 from hadar.ids import new_id
 from hadar.pagination import Page
-from hadar.services.listing import binding, newest_first, scoped
+from hadar.services.listing import filtered
 from hadar.services.models import Out, Timestamp, id_of, list_of
-from hadar.services.validation import PageQuery, parse
+from hadar.services.validation import PageQuery
 
 LIST = Operation("audit_events.list", AUDIT_EVENTS)
 
@@ -53,12 +53,9 @@ async def list_events(
 ) -> Page[AuditEvent]:
     """The audit trail of the caller's tenant and environment, newest first (admins only)."""
     scope.require_read(AUDIT_EVENTS)
-    spec = parse(PageQuery, {"limit": limit, "cursor": cursor}, root="")
-    return await newest_first(
-        scoped(AuditEvent, scope),
-        binding=binding(scope, "audit_events"),
-        limit=spec.limit,
-        cursor=spec.cursor,
+    given = {"limit": limit, "cursor": cursor}
+    return await filtered(
+        AuditEvent, scope=scope, name="audit_events", query=PageQuery, given=given
     )
 
 

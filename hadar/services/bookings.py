@@ -25,7 +25,7 @@ from hadar.errors import Conflict, ValidationError
 from hadar.ids import new_id
 from hadar.pagination import Page
 from hadar.services import audit, events, leads
-from hadar.services.listing import binding, get_in_scope, newest_first, scoped
+from hadar.services.listing import filtered, get_in_scope, scoped
 from hadar.services.models import DATETIME, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, UtcDatetime, parse
 
@@ -252,26 +252,14 @@ async def list_bookings(
         "limit": limit,
         "cursor": cursor,
     }
-    spec = parse(BookingQuery, {k: v for k, v in given.items() if v is not None}, root="")
-    filters = spec.model_dump(exclude={"limit", "cursor"})
-    bound = binding(
-        scope,
-        "bookings",
-        {
-            **filters,
-            "starts_after": clock.isoformat(spec.starts_after) if spec.starts_after else None,
-            "starts_before": clock.isoformat(spec.starts_before) if spec.starts_before else None,
-        },
+    return await filtered(
+        Booking,
+        scope=scope,
+        name="bookings",
+        query=BookingQuery,
+        given=given,
+        lookups={"starts_after": "starts_at__gte", "starts_before": "starts_at__lt"},
     )
-    query = scoped(Booking, scope)
-    for name in ("lead_id", "property_id", "agent", "status"):
-        if filters[name] is not None:
-            query = query.filter(**{name: filters[name]})
-    if spec.starts_after is not None:
-        query = query.filter(starts_at__gte=spec.starts_after)
-    if spec.starts_before is not None:
-        query = query.filter(starts_at__lt=spec.starts_before)
-    return await newest_first(query, binding=bound, limit=spec.limit, cursor=spec.cursor)
 
 
 def present_booking(row: Booking) -> dict[str, Any]:

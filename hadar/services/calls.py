@@ -19,7 +19,7 @@ from hadar.ids import new_id
 from hadar.pagination import Page
 from hadar.providers.ports import ProviderError, TransientAssistant
 from hadar.services import audit, call_reports, integrations, leads
-from hadar.services.listing import binding, get_in_scope, newest_first, scoped
+from hadar.services.listing import filtered, get_in_scope
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
@@ -154,14 +154,7 @@ async def list_calls(
     """Newest first, filtered by lead and status; cursors bound to the filter set."""
     scope.require_read(CALLS)
     given = {"lead_id": lead_id, "status": status, "limit": limit, "cursor": cursor}
-    spec = parse(CallQuery, {k: v for k, v in given.items() if v is not None}, root="")
-    bound = binding(scope, "calls", {"lead_id": spec.lead_id, "status": spec.status})
-    query = scoped(Call, scope)
-    if spec.lead_id is not None:
-        query = query.filter(lead_id=spec.lead_id)
-    if spec.status is not None:
-        query = query.filter(status=spec.status)
-    return await newest_first(query, binding=bound, limit=spec.limit, cursor=spec.cursor)
+    return await filtered(Call, scope=scope, name="calls", query=CallQuery, given=given)
 
 
 def present_call(call: Call) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from hadar.pagination import Page
 from hadar.providers import registry, sandbox
 from hadar.providers.ports import PaymentsPort, VoicePort, WhatsAppPort
 from hadar.services import audit
-from hadar.services.listing import binding, newest_first, scoped
+from hadar.services.listing import filtered, scoped
 from hadar.services.models import JSON, Out, Timestamp, deleted, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
@@ -238,10 +238,9 @@ async def list_integrations(
 ) -> Page[Integration]:
     """Every connected integration, newest first."""
     scope.require_read(INTEGRATIONS)
-    spec = parse(IntegrationQuery, {"limit": limit, "cursor": cursor}, root="")
-    bound = binding(scope, "integrations")
-    return await newest_first(
-        scoped(Integration, scope), binding=bound, limit=spec.limit, cursor=spec.cursor
+    given = {"limit": limit, "cursor": cursor}
+    return await filtered(
+        Integration, scope=scope, name="integrations", query=IntegrationQuery, given=given
     )
 
 

@@ -20,7 +20,7 @@ from hadar.errors import NotFound, ValidationError
 from hadar.ids import looks_like, new_id
 from hadar.pagination import Page
 from hadar.services import audit
-from hadar.services.listing import binding, get_in_scope, newest_first, scoped
+from hadar.services.listing import filtered, get_in_scope, scoped
 from hadar.services.models import BIGINT, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
 
@@ -261,14 +261,7 @@ async def list_invoices(
     """Newest first, filtered by status and lead; the cursor is bound to the filters."""
     scope.require_read(INVOICES)
     given = {"status": status, "lead_id": lead_id, "limit": limit, "cursor": cursor}
-    spec = parse(InvoiceQuery, {k: v for k, v in given.items() if v is not None}, root="")
-    bound = binding(scope, "invoices", {"status": spec.status, "lead_id": spec.lead_id})
-    query = scoped(Invoice, scope)
-    if spec.status is not None:
-        query = query.filter(status=spec.status)
-    if spec.lead_id is not None:
-        query = query.filter(lead_id=spec.lead_id)
-    return await newest_first(query, binding=bound, limit=spec.limit, cursor=spec.cursor)
+    return await filtered(Invoice, scope=scope, name="invoices", query=InvoiceQuery, given=given)
 
 
 def _payment(invoice: Invoice) -> dict[str, Any] | None:

@@ -1,18 +1,21 @@
-"""The two reads every resource shares: "in the caller's scope or 404" and a newest-first
-keyset page that resumes after a signed cursor."""
+"""The reads every resource shares: "in the caller's scope or 404", a newest-first keyset page
+that resumes after a signed cursor, and a list filtered by its query model's fields."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from hadar import clock
 from hadar.domain.scope import Scope
 from hadar.errors import NotFound
 from hadar.ids import looks_like
 from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.services.validation import PageQuery, parse
 
 M = TypeVar("M", bound=Model)
 
@@ -62,3 +65,29 @@ async def newest_first(
     size = check_limit(limit)
     rows = await keyset(query, binding=binding, limit=size, cursor=cursor)
     return page_of(rows, size, binding)
+
+
+async def filtered(
+    model: type[M],
+    *,
+    scope: Scope,
+    name: str,
+    query: type[PageQuery],
+    given: Mapping[str, Any],
+    lookups: Mapping[str, str] | None = None,
+) -> Page[M]:
+    """The list `name` of `model`: `given` checked against its `query` model, each filter set
+    applied (equality, unless `lookups` maps it to another, e.g. starts_after ->
+    starts_at__gte), newest first, with cursors bound to the filter set."""
+    spec = parse(query, {k: v for k, v in given.items() if v is not None}, root="")
+    filters = spec.model_dump(exclude={"limit", "cursor"})
+    bound = binding(
+        scope,
+        name,
+        {k: clock.isoformat(v) if isinstance(v, datetime) else v for k, v in filters.items()},
+    )
+    rows = scoped(model, scope)
+    for field, value in filters.items():
+        if value is not None:
+            rows = rows.filter(**{(lookups or {}).get(field, field): value})
+    return await newest_first(rows, binding=bound, limit=spec.limit, cursor=spec.cursor)

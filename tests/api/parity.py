@@ -54,6 +54,15 @@ async def prepare(ws: Workspace, twin: Twin) -> Ids:
     return ids
 
 
+async def created(
+    ws: Workspace, path: str, body: Any = None, *, method: str = "POST", env: str = "test"
+) -> Any:
+    """The `data` of a setup request that must succeed (201, or 200 for a PUT or an action)."""
+    r = await ws.request(method, path, env=env, json=body)
+    assert r.status_code in (200, 201), r.text
+    return r.json()["data"]
+
+
 def missing(twin: Twin, ids: Ids) -> Ids:
     """`ids` with every object swapped for one of the same kind that does not exist."""
     swapped = {}

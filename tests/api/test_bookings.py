@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.parity import Twin
+from tests.api.parity import Twin, created
 from tests.api.test_properties import property_setup
 from tests.conftest import Workspace, lead_body
 
@@ -408,11 +408,8 @@ async def _booking_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
     """A property to book, and a booking of it to change or cancel."""
     prop = (await property_setup(ws, ids))["prop"]
     body = {"lead_id": ids["lead"], "property_id": prop, "agent": ids["ref"]}
-    r = await ws.request(
-        "POST", "/api/v1/bookings", json={**body, "starts_at": "2026-09-01T09:00Z"}
-    )
-    assert r.status_code == 201, r.text
-    return {"prop": prop, "bkg": r.json()["data"]["id"]}
+    booking = await created(ws, "/api/v1/bookings", {**body, "starts_at": "2026-09-01T09:00Z"})
+    return {"prop": prop, "bkg": booking["id"]}
 
 
 # The twins of the booking mutations, for tests/api/test_operation_parity.py.

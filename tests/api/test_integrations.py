@@ -16,7 +16,7 @@ from hadar.domain.scope import Scope
 from hadar.domain.tenants import Tenant
 from hadar.errors import Conflict
 from hadar.services import integrations
-from tests.api.parity import Twin
+from tests.api.parity import Twin, created
 from tests.conftest import Workspace
 
 TOKEN = "EAAGm0PX4ZCpsBAKZCZBmeta-access-token-9f3a"
@@ -251,8 +251,7 @@ def _ultramsg(ids: dict[str, str], *, camel: bool = False) -> dict[str, str]:
 async def _whatsapp_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
     """A live Meta WhatsApp integration to disconnect (its missing twin: vapi, never connected)."""
     meta = {"provider": "meta", "phone_number_id": _derived(ids, 15), "access_token": "EAAG-p-0000"}
-    r = await ws.request("PUT", "/api/v1/integrations/whatsapp", env="live", json=meta)
-    assert r.status_code == 200, r.text
+    await created(ws, "/api/v1/integrations/whatsapp", meta, method="PUT", env="live")
     return {"int_kind": "whatsapp"}
 
 

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from hadar import clock
 from hadar.domain.invoices import invoice_year
 from hadar.domain.webhooks import Event
-from tests.api.parity import Twin
+from tests.api.parity import Twin, created
 from tests.conftest import Workspace, lead_body
 
 YEAR = invoice_year(clock.now())  # invoices are dated in Dubai (UTC+4)
@@ -335,10 +335,8 @@ PARITY_LINES = [{"description": "Commission", "quantity": 1, "unit_amount": 3600
 async def _invoices_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
     """A draft to edit, finalize or void, and an open invoice to pay."""
     invoice = {"lead_id": ids["lead"], "line_items": PARITY_LINES}
-    drafts = [await ws.request("POST", "/api/v1/invoices", json=invoice) for _ in range(2)]
-    inv, inv_open = (r.json()["data"]["id"] for r in drafts)
-    r = await ws.request("POST", f"/api/v1/invoices/{inv_open}/finalize")
-    assert r.status_code == 200, r.text
+    inv, inv_open = [(await created(ws, "/api/v1/invoices", invoice))["id"] for _ in range(2)]
+    await created(ws, f"/api/v1/invoices/{inv_open}/finalize")
     return {"inv": inv, "inv_open": inv_open}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hadar.domain.tenants import ApiKey, Tenant
-from tests.api.parity import Twin
+from tests.api.parity import Twin, created
 from tests.conftest import Workspace
 
 KEYS = "/api/v1/api_keys"
@@ -101,9 +101,7 @@ async def test_the_other_environments_keys_are_out_of_reach(
 
 
 async def _key_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
-    r = await ws.request("POST", "/api/v1/api_keys", json={"role": "viewer"})
-    assert r.status_code == 201, r.text
-    return {"key": r.json()["data"]["id"]}
+    return {"key": (await created(ws, "/api/v1/api_keys", {"role": "viewer"}))["id"]}
 
 
 # The twins of the API key mutations, for tests/api/test_operation_parity.py.

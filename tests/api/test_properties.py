@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.parity import Twin
+from tests.api.parity import Twin, created
 from tests.conftest import Workspace
 
 PROPS = "/api/v1/properties"
@@ -353,9 +353,7 @@ def _parity_property(ids: dict[str, str]) -> dict[str, Any]:
 async def property_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
     """A property to act on (its reference is not the one a create twin uses)."""
     body = {**_parity_property({"ref": ids["ref"] + "-x"}), "price_aed": 1}
-    r = await ws.request("POST", "/api/v1/properties", json=body)
-    assert r.status_code == 201, r.text
-    return {"prop": r.json()["data"]["id"]}
+    return {"prop": (await created(ws, "/api/v1/properties", body))["id"]}
 
 
 # The twins of the property mutations, for tests/api/test_operation_parity.py.

@@ -16,7 +16,7 @@ from hadar.domain.scope import Scope
 from hadar.domain.webhooks import Delivery, Event
 from hadar.services import leads
 from hadar.settings import Settings
-from tests.api.parity import Twin
+from tests.api.parity import Twin, created
 from tests.conftest import Workspace, lead_body
 
 URL = "http://127.0.0.1:9/hooks"  # never contacted: these tests run no worker
@@ -247,12 +247,10 @@ PARITY_WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.cre
 
 async def _endpoint_setup(ws: Workspace, ids: dict[str, str]) -> dict[str, str]:
     """An endpoint for every event, and a delivery to it (of a lead created after it)."""
-    r = await ws.request("POST", "/api/v1/webhooks", json={**PARITY_WEBHOOK, "events": ["*"]})
-    whk = r.json()["data"]["id"]
-    r = await ws.request("POST", "/api/v1/leads", json=lead_body())
-    assert r.status_code == 201, r.text
-    r = await ws.request("GET", f"/api/v1/webhooks/{whk}/deliveries")
-    return {"whk": whk, "dlv": r.json()["data"]["items"][0]["id"]}
+    whk = (await created(ws, "/api/v1/webhooks", {**PARITY_WEBHOOK, "events": ["*"]}))["id"]
+    await created(ws, "/api/v1/leads", lead_body())
+    deliveries = await created(ws, f"/api/v1/webhooks/{whk}/deliveries", method="GET")
+    return {"whk": whk, "dlv": deliveries["items"][0]["id"]}
 
 
 # The twins of the webhook mutations, for tests/api/test_operation_parity.py.
