@@ -397,13 +397,16 @@ async def test_raw_utf8_body_is_decoded_correctly(ws):
 
 
 async def test_rate_limit_headers_on_2xx(ws):
-    r = await ws.request("POST", LEADS, json=lead_body())
-    assert r.status_code == 201
-    assert_rate_headers(r)
-    first = int(r.headers["x-ratelimit-remaining"])
-    r = await ws.request("GET", LEADS)
-    assert r.status_code == 200
-    assert_rate_headers(r)
+    for _ in range(3):  # the pair may straddle a window's end (the count starts again)
+        r = await ws.request("POST", LEADS, json=lead_body())
+        assert r.status_code == 201
+        assert_rate_headers(r)
+        first, window = int(r.headers["x-ratelimit-remaining"]), r.headers["x-ratelimit-reset"]
+        r = await ws.request("GET", LEADS)
+        assert r.status_code == 200
+        assert_rate_headers(r)
+        if r.headers["x-ratelimit-reset"] == window:
+            break
     assert int(r.headers["x-ratelimit-remaining"]) < first
     assert r.headers["x-ratelimit-limit"] == "1000"
 
