@@ -30,6 +30,7 @@ MISSING = {
     "prop": "prop_01HMNZ0000000000000000000Z",
     "inv": "inv_01HMNZ0000000000000000000Z",
     "bkg": "bkg_01HMNZ0000000000000000000Z",
+    "conv": "conv_01HMNZ0000000000000000000Z",
 }
 INVOICE_LINES = [{"description": "Commission", "quantity": 1, "unit_amount": 3600000}]
 WEBHOOK = {"url": "https://hooks.example.com/hadar", "events": ["lead.created"]}
@@ -269,6 +270,13 @@ SCENARIOS.update(
     }
 )
 
+SCENARIOS["conversations.mark_read"] = Twin(
+    lambda ids: ("POST", f"/api/v1/conversations/{ids['conv']}/read", None),
+    lambda ids: (
+        "mutation($id: ID!) { markConversationRead(id: $id) { id unreadCount } }",
+        {"id": ids["conv"]},
+    ),
+)
 SCENARIOS["calls.create"] = Twin(
     lambda ids: ("POST", "/api/v1/calls", {"lead_id": ids["lead"]}),
     lambda ids: (
@@ -484,6 +492,14 @@ async def prepare(ws: Workspace) -> dict[str, str]:
     inv_open = r.json()["data"]["id"]
     r = await ws.request("POST", f"/api/v1/invoices/{inv_open}/finalize")
     assert r.status_code == 200, r.text
+    # A conversation with an unread inbound message, on a lead of its own.
+    r = await ws.request("POST", "/api/v1/leads", json=lead_body())
+    r = await ws.request(
+        "POST",
+        "/api/v1/test_helpers/whatsapp/inbound",
+        json={"lead_id": r.json()["data"]["id"], "text": "hello"},
+    )
+    conv = r.json()["data"]["conversation_id"]
     booking = {"lead_id": lead, "property_id": prop, "agent": ref, "starts_at": "2026-09-01T09:00Z"}
     r = await ws.request("POST", "/api/v1/bookings", json=booking)
     assert r.status_code == 201, r.text
@@ -500,6 +516,7 @@ async def prepare(ws: Workspace) -> dict[str, str]:
         "prop": prop,
         "ref": ref,
         "int_kind": "whatsapp",
+        "conv": conv,
     }
 
 
@@ -560,6 +577,7 @@ async def test_both_surfaces_answer_a_mutation_alike(ws: Workspace, name: str, o
             "inv": MISSING["inv"],
             "inv_open": MISSING["inv"],
             "bkg": MISSING["bkg"],
+            "conv": MISSING["conv"],
             "int_kind": "vapi",  # never connected in these workspaces
         }
         if name not in (
