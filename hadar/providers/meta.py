@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -116,6 +117,29 @@ class MetaWhatsApp:
             raise error_from(answer, field="template", secrets=[self._token])
         return _submitted(answer)
 
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """Meta's template of this name and language (`GET message_templates?name=`), or None."""
+        if self._templates_url is None:
+            return None
+        query = urlencode({"name": name, "fields": "id,name,language,status,category,components"})
+        answer = await http.call(
+            self._client,
+            "GET",
+            f"{self._templates_url}?{query}",
+            provider=PROVIDER,
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
+        if not answer.ok:
+            raise error_from(answer, field="template", secrets=[self._token])
+        found = answer.body.get("data") if isinstance(answer.body, dict) else None
+        for item in found if isinstance(found, list) else []:
+            if isinstance(item, dict) and (item.get("name"), item.get("language")) == (
+                name,
+                language,
+            ):
+                return _read_back(item, answer)
+        return None
+
     async def _send(self, payload: dict[str, Any], *, field: str) -> Sent:
         answer = await http.call(
             self._client,
@@ -149,6 +173,20 @@ def _sent(answer: http.Answer) -> Sent:
     contact = contacts[0] if isinstance(contacts, list) and contacts else None
     wa_id = contact.get("wa_id") if isinstance(contact, dict) else None
     return Sent(PROVIDER, wamid, wa_id if isinstance(wa_id, str) else None)
+
+
+def _read_back(item: dict[str, Any], answer: http.Answer) -> TemplateSubmission:
+    components = item.get("components")
+    texts = [
+        c.get("text")
+        for c in (components if isinstance(components, list) else [])
+        if isinstance(c, dict) and c.get("type") == "BODY"
+    ]
+    found = _submitted(http.Answer(answer.status, answer.headers, item))
+    body = texts[0] if texts and isinstance(texts[0], str) else None
+    return TemplateSubmission(
+        found.provider, found.provider_template_id, found.status, found.category, body
+    )
 
 
 def _submitted(answer: http.Answer) -> TemplateSubmission:

@@ -94,6 +94,7 @@ class TemplateSubmission:
     provider_template_id: str | None
     status: str
     category: str | None = None
+    body: str | None = None  # the BODY text as the provider holds it, when read back
 
 
 class WhatsAppPort(Protocol):
@@ -106,6 +107,11 @@ class WhatsAppPort(Protocol):
     ) -> TemplateSubmission:
         """`body` in positional form (`{{1}}`, `{{2}}`, ...), `examples` one sample value per
         placeholder in number order; `category` as Hadar spells it (`utility`)."""
+        ...
+
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """The account's template of this name and language as the provider holds it (with its
+        `body`), or None: how a submission whose answer was lost is recognised on retry."""
         ...
 
     async def send_text(self, *, to: str, text: str) -> Sent: ...

@@ -64,6 +64,10 @@ class SandboxWhatsApp:
         """Approve at once: test keys never wait for a review."""
         return TemplateSubmission(PROVIDER, None, "APPROVED")
 
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """No templates are held here: nothing to find."""
+        return None
+
 
 class SandboxVoice:
     """Every call ends at once, answered by the canned conversation."""

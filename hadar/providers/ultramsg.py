@@ -58,6 +58,10 @@ class UltraMsgWhatsApp:
         reviews, so the template is usable at once (no network call)."""
         return TemplateSubmission(PROVIDER, None, "APPROVED")
 
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """No templates are held here: nothing to find."""
+        return None
+
 
 def _sent(answer: http.Answer, *, secrets: Sequence[str]) -> Sent:
     body = answer.body

@@ -6,7 +6,9 @@ A live submission happens inside the request, like a send: the row is inserted f
 duplicate name is refused before Meta sees it), Meta is called, and its answer (id, status,
 category) is saved with the stored Idempotency-Key answer. When Meta refuses or is unreachable,
 nothing is kept but the audit row and that error answer, so a replay never submits twice and a
-retry with a new key submits afresh.
+retry with a new key submits afresh. A retry of a submission Meta accepted although its answer
+never arrived (a timeout) meets Meta's "already exists": Hadar then reads the template back and
+keeps it when its body is the one submitted.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from hadar.domain.templates import Template, TemplateCategory, TemplateStatus
 from hadar.errors import Conflict, HadarError, ServiceUnavailable, ValidationError
 from hadar.ids import new_id
 from hadar.pagination import Page
-from hadar.providers.ports import ProviderError, TemplateSubmission
+from hadar.providers.ports import ProviderError, TemplateSubmission, WhatsAppPort
 from hadar.services import audit, integrations
 from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
@@ -159,14 +161,27 @@ async def create_template(*, scope: Scope, data: Any) -> Template:
         if error.code == "circuit_open":
             # Nothing left the building: roll back, so a retry may submit once it closes.
             raise ServiceUnavailable(f"WhatsApp is unavailable: {error.title}") from None
-        await row.delete()
-        await audit.record(
-            scope=scope, action="whatsapp_template.submission_failed", object_id=row.id
-        )
-        raise _refusal(error) from None
+        found = await _ours(port, spec, body) if error.kind == "conflict" else None
+        if found is None:
+            await row.delete()
+            await audit.record(
+                scope=scope, action="whatsapp_template.submission_failed", object_id=row.id
+            )
+            raise _refusal(error) from None
+        submitted = found
     await _submitted(row, submitted)
     await audit.record(scope=scope, action="whatsapp_template.created", object_id=row.id)
     return row
+
+
+async def _ours(port: WhatsAppPort, spec: TemplateCreate, body: str) -> TemplateSubmission | None:
+    """Meta's template of this name and language when it is the one submitted (same body):
+    an earlier submission whose answer was lost (a timeout) that Meta accepted after all."""
+    try:
+        found = await port.find_template(name=spec.name, language=spec.language)
+    except ProviderError:
+        return None
+    return found if found is not None and found.body == body else None
 
 
 def _refusal(error: ProviderError) -> HadarError:

@@ -6,6 +6,7 @@ UltraMsg and test keys that never submit anything."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -54,6 +55,13 @@ def template(**over: Any) -> dict[str, Any]:
 
 async def create(ws: Workspace, body: dict[str, Any], **kw: Any) -> httpx.Response:
     return await ws.request("POST", "/api/v1/whatsapp/templates", env="live", json=body, **kw)
+
+
+def submissions(live: Live) -> int:
+    """How many templates were submitted to Meta (reads of the list are not submissions)."""
+    return sum(
+        r.method == "POST" and r.path.endswith("/message_templates") for r in live.meta.requests
+    )
 
 
 async def listed(ws: Workspace) -> dict[str, str]:
@@ -162,11 +170,43 @@ async def test_refusals_and_outages_keep_nothing_and_replay_without_resubmitting
     assert await Template.filter(name=body["name"]).count() == 0
     again = await create(ws, body, headers=key)
     assert again.headers["idempotent-replayed"] == "true" and again.content == r.content
-    assert len(live.meta.requests) == 1
+    assert submissions(live) == 1
     # A new key submits afresh: the failed attempt left nothing holding the name.
     retry = await create(ws, body)
     assert retry.status_code == 201, retry.text
-    assert len(live.meta.requests) == 2
+    assert submissions(live) == 2
+
+
+async def test_a_submission_meta_took_despite_a_timeout_is_recognised_on_retry(
+    ws: Workspace, live: Live
+) -> None:
+    await connect_meta(ws, live)
+    body = template()
+    live.meta.fail_next(Fault(status=None, delay=0.6))  # Meta answers after our 0.3 s timeout
+    timed_out = await create(ws, body)
+    assert timed_out.status_code == 503
+    for _ in range(100):  # Meta stores it once its slow answer is written
+        if (body["name"], "en") in live.meta.submitted:
+            break
+        await asyncio.sleep(0.02)
+    retry = await create(ws, body)
+    assert retry.status_code == 201, retry.text
+    row = await Template.get(id=retry.json()["data"]["id"])
+    assert row.provider_template_id == live.meta.submitted[(body["name"], "en")]["id"]
+    assert row.status == "pending"
+    # The same name made in WhatsApp Manager with another body is not ours: 409, nothing kept.
+    other = template(name=f"manager_made_{uuid.uuid4().hex[:8]}")
+    live.meta.submitted[(other["name"], "en")] = {
+        "id": "777",
+        "name": other["name"],
+        "language": "en",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "components": [{"type": "BODY", "text": "Something else entirely."}],
+    }
+    clash = await create(ws, other)
+    assert (clash.status_code, clash.json()["error"]["field"]) == (409, "template.name")
+    assert await Template.filter(name=other["name"]).count() == 0
 
 
 async def test_a_replay_or_a_duplicate_never_submits_twice(ws: Workspace, live: Live) -> None:

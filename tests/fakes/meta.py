@@ -151,6 +151,7 @@ class FakeMeta(FakeProvider):
         return [
             ("/{version}/{phone_number_id}/messages", ["POST"], self.messages),
             ("/{version}/{waba_id}/message_templates", ["POST"], self.message_templates),
+            ("/{version}/{waba_id}/message_templates", ["GET"], self.list_templates),
         ]
 
     def fail_with(
@@ -217,12 +218,31 @@ class FakeMeta(FakeProvider):
             )
         template_id = str(secrets.randbelow(10**15) + 10**15)
         body = next(c for c in payload["components"] if c["type"] == "BODY")
-        self.submitted[key] = {"id": template_id, **payload}
-        self.templates[key] = len(set(_POSITIONAL.findall(body["text"])))
         category = self.recategorise_to or payload["category"]
+        self.submitted[key] = {
+            **payload,
+            "id": template_id,
+            "status": self.template_status,
+            "category": category,
+        }
+        self.templates[key] = len(set(_POSITIONAL.findall(body["text"])))
         return json_response(
             {"id": template_id, "status": self.template_status, "category": category}
         )
+
+    async def list_templates(self, recorded: Recorded, request: Request) -> Response:
+        """`GET message_templates?name=`: the account's templates in Meta's list shape."""
+        if recorded.headers.get("authorization") != f"Bearer {self.token}":
+            return json_response(error_body(190), 401)
+        if request.path_params["waba_id"] != self.business_account_id:
+            return json_response(error_body(100, "Unsupported get request"), 400)
+        name = recorded.query.get("name")
+        data = [
+            {k: t[k] for k in ("id", "name", "language", "status", "category", "components")}
+            for t in self.submitted.values()
+            if name is None or t["name"] == name
+        ]
+        return json_response({"data": data, "paging": {"cursors": {"before": "MA", "after": "MQ"}}})
 
     def _check_template(self, template: Any) -> dict[str, Any] | None:
         if not isinstance(template, dict):

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from hadar.providers.meta import MetaWhatsApp
-from hadar.providers.ports import ProviderError
+from hadar.providers.ports import ProviderError, TemplateSubmission
 from hadar.providers.sandbox import SandboxWhatsApp
 from hadar.providers.ultramsg import UltraMsgWhatsApp
 from tests.fakes import FakeMeta, FakeUltraMsg, Fault
@@ -31,7 +31,7 @@ def adapter(
     )
 
 
-async def submit(port: MetaWhatsApp, name: str = "viewing_booked_en") -> object:
+async def submit(port: MetaWhatsApp, name: str = "viewing_booked_en") -> TemplateSubmission:
     return await port.submit_template(
         name=name, language="en", category="utility", body=BODY, examples=EXAMPLES
     )
@@ -93,7 +93,7 @@ async def test_refusals_keyed_on_the_code_and_subcode(
     http_client: httpx.AsyncClient, meta: FakeMeta
 ) -> None:
     port = adapter(http_client, meta)
-    assert (await submit(port, "taken_en")) is not None
+    await submit(port, "taken_en")
     with pytest.raises(ProviderError) as caught:
         await submit(port, "taken_en")  # the fake answers Meta's 100 / 2388024
     assert (caught.value.kind, caught.value.code, caught.value.field) == (
@@ -153,3 +153,24 @@ async def test_ultramsg_and_the_sandbox_approve_without_a_request(
         )
         assert (submitted.status, submitted.provider_template_id) == ("APPROVED", None)
     assert ultramsg.requests == []
+
+
+async def test_a_template_is_read_back_by_name_and_language(
+    http_client: httpx.AsyncClient, meta: FakeMeta
+) -> None:
+    port = adapter(http_client, meta)
+    submitted = await submit(port, "viewing_booked_en")
+    found = await port.find_template(name="viewing_booked_en", language="en")
+    request = meta.requests[-1]
+    assert (request.method, request.path) == (
+        "GET",
+        f"/v23.0/{BUSINESS_ACCOUNT_ID}/message_templates",
+    )
+    assert request.query["name"] == "viewing_booked_en" and "components" in request.query["fields"]
+    assert found is not None and found.body == BODY
+    assert found.provider_template_id == submitted.provider_template_id
+    assert await port.find_template(name="viewing_booked_en", language="ar") is None
+    assert await port.find_template(name="never_made", language="en") is None
+    assert (
+        await adapter(http_client, meta, waba=None).find_template(name="x", language="en") is None
+    )
