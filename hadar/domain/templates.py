@@ -3,6 +3,10 @@
 A send names a template by `name` (+ `language`) and must give exactly its placeholders; Meta
 receives the values in the order the placeholders first appear in the body, UltraMsg (which has
 no templates) the rendered text. Every tenant starts with SEED_TEMPLATES in both environments.
+
+Meta numbers its placeholders (`{{1}}`, `{{2}}`, ...): a live template is submitted in that
+positional form (`positional`), numbered in order of first appearance, the same order a send
+passes its parameters in, so the two can never disagree whatever order `variables` lists.
 """
 
 from __future__ import annotations
@@ -75,6 +79,44 @@ def placeholders(body: str) -> list[str]:
 def render(body: str, variables: Mapping[str, str]) -> str:
     """`body` with every `{{name}}` replaced by its value (KeyError for a missing one)."""
     return _PLACEHOLDER.sub(lambda m: variables[m.group(1)], body)
+
+
+def positional(body: str) -> tuple[str, list[str]]:
+    """Meta's form of `body`: each `{{name}}` becomes `{{n}}`, numbered from 1 in order of first
+    appearance (a repeated name keeps its number), and the names in that order."""
+    names = placeholders(body)
+    number = {name: index for index, name in enumerate(names, start=1)}
+    return _PLACEHOLDER.sub(lambda m: "{{" + str(number[m.group(1)]) + "}}", body), names
+
+
+def sample_values(names: Sequence[str]) -> list[str]:
+    """The example Meta's review requires for each placeholder; Hadar's template body has no
+    samples, so the placeholder's own name (`agent name`) tells the reviewer what goes there."""
+    return [name.replace("_", " ").strip() or name for name in names]
+
+
+# Meta's template statuses (its create answer and `message_template_status_update` events) and
+# what each makes ours: only `approved` may be sent, `pending` awaits Meta's decision (an appeal
+# too), and whatever Meta stopped (paused for low quality, disabled, deleted) can no longer be
+# sent, which is `rejected` here. Events not listed change nothing: FLAGGED is a quality warning
+# on a template that still sends.
+META_STATUSES = {
+    "APPROVED": TemplateStatus.APPROVED,
+    "REINSTATED": TemplateStatus.APPROVED,
+    "PENDING": TemplateStatus.PENDING,
+    "IN_APPEAL": TemplateStatus.PENDING,
+    "REJECTED": TemplateStatus.REJECTED,
+    "PAUSED": TemplateStatus.REJECTED,
+    "DISABLED": TemplateStatus.REJECTED,
+    "PENDING_DELETION": TemplateStatus.REJECTED,
+    "DELETED": TemplateStatus.REJECTED,
+    "ARCHIVED": TemplateStatus.REJECTED,
+}
+
+
+def status_from_meta(status: str) -> TemplateStatus | None:
+    """Our status for Meta's `status`/`event` (any case); None for one that changes nothing."""
+    return META_STATUSES.get(status.strip().upper())
 
 
 def check_variables(

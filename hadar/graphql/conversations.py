@@ -128,6 +128,16 @@ class Mutation:
         return message_of(row)
 
     @mutation(
+        service.MARK_READ,
+        "Mark a conversation read: unreadCount 0 (REST: POST /api/v1/conversations/{id}/read).",
+    )
+    async def mark_conversation_read(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> Conversation:  # type: ignore[valid-type]
+        row = await service.mark_read(scope=info.context.scope, conversation_id=str(id))
+        return conversation_of(row)
+
+    @mutation(
         templates.CREATE, "Add a WhatsApp template (admin; REST: POST /api/v1/whatsapp/templates)."
     )
     async def create_whatsapp_template(

@@ -96,6 +96,7 @@ class ProviderFactory:
                 phone_number_id=str(config["phone_number_id"]),
                 access_token=credentials["access_token"],
                 version=self._settings.meta_graph_version,
+                business_account_id=config.get("business_account_id"),
             )
         elif provider == "ultramsg":
             port = UltraMsgWhatsApp(

@@ -17,7 +17,8 @@ Errors: every provider failure is a `ProviderError` whose `kind` is one of `ERRO
     outside_window   Meta 131047: free-form text outside the 24 h        422 outside_24h_window
                      customer-service window
     conflict         Stripe idempotency_error or 409: the same key was   409 conflict
-                     used with other parameters or is still in flight
+                     used with other parameters or is still in flight;
+                     Meta: a template of that name and language exists
 
 `outage` is True only for what the circuit breaker counts: timeouts, refused connections,
 5xx and malformed answers (the provider itself is unwell), never for a clean refusal.
@@ -82,10 +83,36 @@ class Sent:
     recipient_id: str | None = None  # Meta's `wa_id`, which may differ from the number sent to
 
 
-class WhatsAppPort(Protocol):
-    """Sends one WhatsApp message to an E.164 number (`+971501234567`)."""
+@dataclass(frozen=True, slots=True)
+class TemplateSubmission:
+    """A template the provider accepted for review. `status` is Meta's spelling (`APPROVED`,
+    `PENDING`, `REJECTED`); providers without templates (UltraMsg, the sandbox) answer
+    `APPROVED` with no id, since they send the rendered text and nobody reviews it. `category`
+    is the one the provider assigned (Meta may re-categorise), None when it said nothing."""
 
     provider: str
+    provider_template_id: str | None
+    status: str
+    category: str | None = None
+    body: str | None = None  # the BODY text as the provider holds it, when read back
+
+
+class WhatsAppPort(Protocol):
+    """Sends one WhatsApp message to an E.164 number (`+971501234567`), and submits templates."""
+
+    provider: str
+
+    async def submit_template(
+        self, *, name: str, language: str, category: str, body: str, examples: Sequence[str]
+    ) -> TemplateSubmission:
+        """`body` in positional form (`{{1}}`, `{{2}}`, ...), `examples` one sample value per
+        placeholder in number order; `category` as Hadar spells it (`utility`)."""
+        ...
+
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """The account's template of this name and language as the provider holds it (with its
+        `body`), or None: how a submission whose answer was lost is recognised on retry."""
+        ...
 
     async def send_text(self, *, to: str, text: str) -> Sent: ...
 

@@ -18,6 +18,7 @@ from hadar.providers.ports import (
     CallStarted,
     PaymentIntent,
     Sent,
+    TemplateSubmission,
     TransientAssistant,
 )
 
@@ -56,6 +57,16 @@ class SandboxWhatsApp:
     ) -> Sent:
         """Accept the template."""
         return await self.send_text(to=to, text=body_text)
+
+    async def submit_template(
+        self, *, name: str, language: str, category: str, body: str, examples: Sequence[str]
+    ) -> TemplateSubmission:
+        """Approve at once: test keys never wait for a review."""
+        return TemplateSubmission(PROVIDER, None, "APPROVED")
+
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """No templates are held here: nothing to find."""
+        return None
 
 
 class SandboxVoice:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from hadar.providers import http
-from hadar.providers.ports import ProviderError, Sent
+from hadar.providers.ports import ProviderError, Sent, TemplateSubmission
 
 PROVIDER = "ultramsg"
 
@@ -50,6 +50,17 @@ class UltraMsgWhatsApp:
     ) -> Sent:
         """UltraMsg has no templates: send the rendered text (the window rule is the caller's)."""
         return await self.send_text(to=to, text=body_text)
+
+    async def submit_template(
+        self, *, name: str, language: str, category: str, body: str, examples: Sequence[str]
+    ) -> TemplateSubmission:
+        """Nothing to submit: UltraMsg sends a template as its rendered text, which nobody
+        reviews, so the template is usable at once (no network call)."""
+        return TemplateSubmission(PROVIDER, None, "APPROVED")
+
+    async def find_template(self, *, name: str, language: str) -> TemplateSubmission | None:
+        """No templates are held here: nothing to find."""
+        return None
 
 
 def _sent(answer: http.Answer, *, secrets: Sequence[str]) -> Sent:

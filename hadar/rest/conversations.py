@@ -1,4 +1,4 @@
-"""REST routes for conversations and messages (reads)."""
+"""REST routes for conversations and messages (reads, and marking a thread read)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ async def list_(call: Call) -> tuple[int, Any]:
 
 async def retrieve(call: Call) -> tuple[int, Any]:
     row = await conversations.get_conversation(
+        scope=call.scope, conversation_id=call.params["conversation_id"]
+    )
+    return 200, conversations.present_conversation(row)
+
+
+async def mark_read(call: Call) -> tuple[int, Any]:
+    row = await conversations.mark_read(
         scope=call.scope, conversation_id=call.params["conversation_id"]
     )
     return 200, conversations.present_conversation(row)
@@ -59,6 +66,17 @@ ROUTES = [
         "Retrieve a conversation",
         TAG,
         response=conversations.ConversationOut,
+    ),
+    RouteSpec(
+        "POST",
+        "/conversations/{conversation_id}/read",
+        mark_read,
+        conversations.MARK_READ,
+        "Mark a conversation read",
+        TAG,
+        response=conversations.ConversationOut,
+        description="Agents and admins. Sets `unread_count` to 0; an inbound message arriving "
+        "afterwards counts from 1 again. Sending in the conversation does the same.",
     ),
     RouteSpec(
         "GET",

@@ -76,7 +76,14 @@ ROUTES = [
         response=templates.TemplateOut,
         status=201,
         description="Admin. Placeholders are written `{{name}}` in `body`, each listed in "
-        "`variables`. Test keys: approved at once; live: `pending` until Meta approves it.",
+        "`variables`. Test keys: approved at once. Live keys use the tenant's WhatsApp "
+        "integration (409 until one is connected): on Meta the template is submitted to the "
+        "WhatsApp Business Account (the integration needs `business_account_id`, else 400 "
+        "naming it) with positional placeholders numbered in order of appearance, and stays "
+        "`pending` until Meta's review webhook approves or rejects it (Meta may decide at "
+        "once, or change the category); on UltraMsg, which has no templates, it is approved at "
+        "once. Meta's refusal is answered 400 (409 when Meta already has the name), an outage "
+        "503; either way nothing is kept and a replay never submits again.",
         example={
             "name": "price_update_en",
             "language": "en",
@@ -84,6 +91,7 @@ ROUTES = [
             "body": "Hi {{name}}, {{property}} is now AED {{price}}.",
             "variables": ["name", "property", "price"],
         },
+        errors=("service_unavailable",),
     ),
     RouteSpec(
         "POST",

@@ -1,13 +1,20 @@
-"""Conversations (one per lead and channel) and their messages: reads, the window, and the
-conversation every message is filed under."""
+"""Conversations (one per lead and channel) and their messages: reads, the window, the
+conversation every message is filed under, and its unread count.
+
+`unread_count` counts inbound messages since the agency last read the thread (mark_read) or
+replied in it (an outbound send). Every change to it is one UPDATE of the column itself
+(`+ 1` or `= 0`), never a value read earlier and written back, so an inbound filed while an
+agent marks the thread read is either counted after the read or read by it, never lost.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pydantic
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from hadar import clock
@@ -23,6 +30,7 @@ from hadar.domain.scope import Operation, Scope
 from hadar.errors import ValidationError
 from hadar.ids import looks_like, new_id
 from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.services import audit
 from hadar.services.listing import binding, get_in_scope, keyset, scoped
 from hadar.services.models import JSON, Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, parse
@@ -31,6 +39,7 @@ LIST = Operation("conversations.list", CONVERSATIONS)
 RETRIEVE = Operation("conversations.retrieve", CONVERSATIONS)
 LIST_MESSAGES = Operation("conversations.messages", MESSAGES)
 RETRIEVE_MESSAGE = Operation("messages.retrieve", MESSAGES)
+MARK_READ = Operation("conversations.mark_read", CONVERSATIONS, mutation=True)
 ChannelName = Literal["whatsapp", "voice", "email"]
 
 
@@ -120,6 +129,37 @@ async def conversation_for(*, scope: Scope, lead_id: str, channel: str) -> Conve
             await row.save(force_create=True)
     except IntegrityError:
         return await query.select_for_update().get()
+    return row
+
+
+async def touch_inbound(*, conversation: Conversation, at: datetime) -> None:
+    """One more unread inbound message at `at`, which opens or extends the window."""
+    changes: dict[str, Any] = {"unread_count": F("unread_count") + 1, "updated_at": clock.now()}
+    # Providers may deliver an older message late: the window only ever moves forward.
+    if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
+        changes["last_inbound_at"] = conversation.last_inbound_at = at
+    if conversation.last_message_at is None or at > conversation.last_message_at:
+        changes["last_message_at"] = conversation.last_message_at = at
+    await Conversation.filter(id=conversation.id).update(**changes)
+
+
+async def touch_outbound(*, conversation: Conversation, at: datetime) -> None:
+    """An outbound message at `at`: the agency replied, so it has read the thread."""
+    await Conversation.filter(id=conversation.id).update(
+        unread_count=0, last_message_at=at, updated_at=at
+    )
+    conversation.unread_count, conversation.last_message_at, conversation.updated_at = 0, at, at
+
+
+async def mark_read(*, scope: Scope, conversation_id: str) -> Conversation:
+    """The agency has read the thread: its unread count is 0 (idempotent; agents and admins)."""
+    scope.require_write(CONVERSATIONS)
+    row = await get_conversation(scope=scope, conversation_id=conversation_id)
+    await Conversation.filter(id=row.id, unread_count__gt=0).update(
+        unread_count=0, updated_at=clock.now()
+    )
+    await row.refresh_from_db()
+    await audit.record(scope=scope, action="conversation.read", object_id=row.id)
     return row
 
 

@@ -100,13 +100,7 @@ async def receive(*, scope: Scope, incoming: Incoming, lead: Lead | None = None)
             await message.save(force_create=True)
     except IntegrityError:
         return None
-    if conversation.last_inbound_at is None or incoming.at > conversation.last_inbound_at:
-        conversation.last_inbound_at = incoming.at
-    if conversation.last_message_at is None or incoming.at > conversation.last_message_at:
-        conversation.last_message_at = incoming.at
-    conversation.unread_count += 1
-    conversation.updated_at = now
-    await conversation.save()
+    await conversations.touch_inbound(conversation=conversation, at=incoming.at)
     await _touch_lead(scope, lead, incoming)
     await events.emit(
         scope=scope, type="message.received", obj=conversations.present_message(message)

@@ -145,16 +145,21 @@ async def _template_reviews(raw_body: bytes) -> int:
     # Reviews are rare, and the account id is a public field: read the live Meta accounts once.
     accounts = await Integration.filter(provider=Provider.META.value, environment="live")
     for waba, value in reviews:
+        template_id = values.text(value.get("message_template_id"))
         name = values.text(value.get("message_template_name"))
         language = values.text(value.get("message_template_language"))
         event = values.text(value.get("event"))
-        if not (waba and name and language and event):
+        if not (waba and event and (template_id or (name and language))):
             continue
         for row in accounts:
             if row.public_config.get("business_account_id") == waba:
                 async with in_transaction():
                     await templates.record_review(
-                        scope=_scope(row), name=name, language=language, event=event
+                        scope=_scope(row),
+                        provider_template_id=template_id,
+                        name=name or "",
+                        language=language or "",
+                        event=event,
                     )
     return len(reviews)
 

@@ -1,5 +1,15 @@
 """WhatsApp templates: a per-tenant store, seeded with the reference's two viewing
-confirmations; admins add more (test keys: approved at once; live: pending until Meta approves)."""
+confirmations; admins add more (test keys: approved at once; live: submitted to Meta and
+`pending` until its review arrives, or approved at once on UltraMsg, which has no templates).
+
+A live submission happens inside the request, like a send: the row is inserted first (so a
+duplicate name is refused before Meta sees it), Meta is called, and its answer (id, status,
+category) is saved with the stored Idempotency-Key answer. When Meta refuses or is unreachable,
+nothing is kept but the audit row and that error answer, so a replay never submits twice and a
+retry with a new key submits afresh. A retry of a submission Meta accepted although its answer
+never arrived (a timeout) meets Meta's "already exists": Hadar then reads the template back and
+keeps it when its body is the one submitted.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +22,12 @@ from tortoise.transactions import in_transaction
 from hadar import clock
 from hadar.domain import templates as rules
 from hadar.domain.scope import Operation, Scope
-from hadar.domain.templates import TEMPLATES, Template, TemplateStatus
-from hadar.errors import Conflict, ValidationError
+from hadar.domain.templates import TEMPLATES, Template, TemplateCategory, TemplateStatus
+from hadar.errors import Conflict, HadarError, ServiceUnavailable, ValidationError
 from hadar.ids import new_id
 from hadar.pagination import Page
-from hadar.services import audit
+from hadar.providers.ports import ProviderError, TemplateSubmission, WhatsAppPort
+from hadar.services import audit, integrations
 from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
@@ -102,13 +113,20 @@ async def list_templates(
 
 
 async def create_template(*, scope: Scope, data: Any) -> Template:
-    """Add a template: approved at once for test keys, pending (for Meta's review) for live."""
+    """Add a template: approved at once for test keys and UltraMsg; submitted to Meta (which
+    needs the integration's business_account_id) and kept with Meta's id and status."""
     scope.require_write(TEMPLATES)
     spec = parse(TemplateCreate, data, root="template")
     rules.check_definition(body=spec.body, variables=spec.variables, field="template")
     await ensure_seeded(scope=scope)
+    account = await integrations.connected(scope=scope, kind="whatsapp")
+    if account.provider == "meta" and not account.config.get("business_account_id"):
+        raise ValidationError(
+            "integration.business_account_id is required to submit templates to Meta: "
+            "PUT /api/v1/integrations/whatsapp with your WhatsApp Business Account id",
+            field="integration.business_account_id",
+        )
     at = clock.now()
-    status = TemplateStatus.APPROVED if scope.environment == "test" else TemplateStatus.PENDING
     row = Template(
         id=new_id("tpl", at),
         tenant_id=scope.tenant_id,
@@ -116,7 +134,7 @@ async def create_template(*, scope: Scope, data: Any) -> Template:
         name=spec.name,
         language=spec.language,
         category=spec.category,
-        status=status.value,
+        status=TemplateStatus.PENDING.value,
         body=spec.body,
         variables=spec.variables,
         created_at=at,
@@ -129,8 +147,68 @@ async def create_template(*, scope: Scope, data: Any) -> Template:
         raise Conflict(
             f"template {spec.name} already exists in {spec.language}", field="template.name"
         ) from None
+    port = integrations.whatsapp_port(scope=scope, account=account)
+    body, names = rules.positional(spec.body)
+    try:
+        submitted = await port.submit_template(
+            name=spec.name,
+            language=spec.language,
+            category=spec.category,
+            body=body,
+            examples=rules.sample_values(names),
+        )
+    except ProviderError as error:
+        if error.code == "circuit_open":
+            # Nothing left the building: roll back, so a retry may submit once it closes.
+            raise ServiceUnavailable(f"WhatsApp is unavailable: {error.title}") from None
+        found = await _ours(port, spec, body) if error.kind == "conflict" else None
+        if found is None:
+            await row.delete()
+            await audit.record(
+                scope=scope, action="whatsapp_template.submission_failed", object_id=row.id
+            )
+            raise _refusal(error) from None
+        submitted = found
+    await _submitted(row, submitted)
     await audit.record(scope=scope, action="whatsapp_template.created", object_id=row.id)
     return row
+
+
+async def _ours(port: WhatsAppPort, spec: TemplateCreate, body: str) -> TemplateSubmission | None:
+    """Meta's template of this name and language when it is the one submitted (same body):
+    an earlier submission whose answer was lost (a timeout) that Meta accepted after all."""
+    try:
+        found = await port.find_template(name=spec.name, language=spec.language)
+    except ProviderError:
+        return None
+    return found if found is not None and found.body == body else None
+
+
+def _refusal(error: ProviderError) -> HadarError:
+    """The answer for a refused submission, stored under the Idempotency-Key (no second try)."""
+    mapped: HadarError
+    if error.kind == "invalid":
+        mapped = ValidationError(
+            f"Meta refused the template: {error.message}", field=error.field or "template"
+        )
+    elif error.kind == "conflict":
+        mapped = Conflict(
+            f"Meta already has this template: {error.message}", field=error.field or "template"
+        )
+    else:
+        mapped = ServiceUnavailable(f"WhatsApp is unavailable: {error.title}")
+    mapped.keep_effects = True
+    return mapped
+
+
+async def _submitted(row: Template, submitted: TemplateSubmission) -> None:
+    status = rules.status_from_meta(submitted.status) or TemplateStatus.PENDING
+    row.status = status.value
+    row.provider_template_id = submitted.provider_template_id
+    if submitted.category in {c.value for c in TemplateCategory}:
+        row.category = submitted.category  # Meta may re-categorise (utility -> marketing)
+    row.updated_at = clock.now()
+    await row.save(update_fields=["status", "provider_template_id", "category", "updated_at"])
 
 
 async def sendable(*, scope: Scope, name: str, language: str | None) -> Template:
@@ -178,23 +256,20 @@ def present_template(row: Template) -> dict[str, Any]:
     }
 
 
-# Meta's template review outcomes (message_template_status_update) and what they make ours.
-REVIEW_OUTCOMES = {
-    "APPROVED": TemplateStatus.APPROVED,
-    "REJECTED": TemplateStatus.REJECTED,
-    "PAUSED": TemplateStatus.REJECTED,
-    "DISABLED": TemplateStatus.REJECTED,
-    "PENDING": TemplateStatus.PENDING,
-}
-
-
-async def record_review(*, scope: Scope, name: str, language: str, event: str) -> bool:
-    """Apply Meta's review of a live template (approved, rejected, paused...); True when a
-    template of this name and language changed."""
-    outcome = REVIEW_OUTCOMES.get(event.upper())
+async def record_review(
+    *, scope: Scope, provider_template_id: str | None, name: str, language: str, event: str
+) -> bool:
+    """Apply Meta's review of a live template (approved, rejected, paused...), found by Meta's
+    id, else by name and language; True when a template changed (unknown ones are ignored)."""
+    outcome = rules.status_from_meta(event)
     if outcome is None:
         return False
-    row = await scoped(Template, scope).filter(name=name, language=language).first()
+    query = scoped(Template, scope)
+    row = None
+    if provider_template_id:
+        row = await query.filter(provider_template_id=provider_template_id).first()
+    if row is None:
+        row = await query.filter(name=name, language=language).first()
     if row is None or row.status == outcome.value:
         return False
     row.status = outcome.value

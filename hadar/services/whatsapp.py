@@ -25,7 +25,7 @@ from hadar.domain.conversations import (
 )
 from hadar.domain.conversations import window_open as is_open
 from hadar.domain.scope import Operation, Scope
-from hadar.domain.templates import check_variables, render
+from hadar.domain.templates import check_variables, placeholders, render
 from hadar.errors import (
     DoNotContact,
     HadarError,
@@ -137,9 +137,8 @@ async def send_message(*, scope: Scope, data: Any) -> Message:
         status_changed_at=at,
     )
     await message.save(force_create=True)
-    conversation.last_message_at = at
-    conversation.updated_at = at
-    await conversation.save(update_fields=["last_message_at", "updated_at"])
+    # An agent replying has read the thread: its unread count starts again from 0.
+    await conversations.touch_outbound(conversation=conversation, at=at)
     port = integrations.whatsapp_port(scope=scope, account=account)
     try:
         if template is None:
@@ -149,7 +148,8 @@ async def send_message(*, scope: Scope, data: Any) -> Message:
                 to=lead.phone,
                 name=template.name,
                 language=template.language,
-                parameters=[(spec.variables or {})[n] for n in template.variables],
+                # The order Meta numbered them in when the template was submitted.
+                parameters=[(spec.variables or {})[n] for n in placeholders(template.body)],
                 body_text=message.text or "",
             )
     except ProviderError as error:

@@ -130,7 +130,9 @@ async def test_text_of_4096_characters_is_accepted(ws: Workspace) -> None:
     assert r.status_code == 201
 
 
-async def test_pending_templates_cannot_be_sent(ws: Workspace) -> None:
+async def test_test_key_templates_are_approved_at_once_live_ones_need_an_account(
+    ws: Workspace,
+) -> None:
     name = f"promo_{uuid.uuid4().hex[:8]}"
     body = {
         "name": name,
@@ -139,8 +141,10 @@ async def test_pending_templates_cannot_be_sent(ws: Workspace) -> None:
         "body": "Hi {{name}}",
         "variables": ["name"],
     }
+    # Live templates are submitted to the agency's account (tests/api/test_whatsapp_templates.py).
     live = await ws.request("POST", "/api/v1/whatsapp/templates", env="live", json=body)
-    assert live.status_code == 201 and live.json()["data"]["status"] == "pending"
+    assert (live.status_code, live.json()["error"]["field"]) == (409, "integration")
+    assert "PUT /api/v1/integrations/whatsapp" in live.json()["error"]["message"]
     test = await ws.request("POST", "/api/v1/whatsapp/templates", json=body)
     assert test.json()["data"]["status"] == "approved"
     lead = await new_lead(ws)
@@ -197,7 +201,8 @@ async def test_inbound_opens_the_window_scores_and_threads(ws: Workspace) -> Non
     conv = (await ws.request("GET", f"/api/v1/conversations/{first['conversation_id']}")).json()[
         "data"
     ]
-    assert conv["window_open"] is True and conv["unread_count"] == 1
+    # The reply read the thread: nothing is unread until the lead writes again.
+    assert conv["window_open"] is True and conv["unread_count"] == 0
     assert conv["lead_id"] == lead and conv["channel"] == "whatsapp"
     thread = await ws.request("GET", f"/api/v1/conversations/{conv['id']}/messages?limit=1")
     page = thread.json()["data"]

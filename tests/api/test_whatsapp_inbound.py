@@ -317,16 +317,8 @@ async def test_inbound_is_metered_per_integration(
 async def test_metas_template_review_approves_a_pending_live_template(
     ws: Workspace, live: Live, provider: httpx.AsyncClient
 ) -> None:
-    waba = str(uuid.uuid4().int % 10**15)
-    body = {
-        "provider": "meta",
-        "phone_number_id": live.meta.phone_number_id,
-        "access_token": live.meta.token,
-        "business_account_id": waba,
-    }
-    assert (
-        await ws.request("PUT", "/api/v1/integrations/whatsapp", env="live", json=body)
-    ).status_code == 200
+    waba = live.meta.business_account_id
+    await connect_meta(ws, live)
     name = f"price_drop_{uuid.uuid4().hex[:8]}"
     template = {
         "name": name,
@@ -367,7 +359,6 @@ async def test_metas_template_review_approves_a_pending_live_template(
     assert r.status_code == 200 and r.json()["data"]["statuses"] == 1
     listed = await ws.request("GET", "/api/v1/whatsapp/templates", env="live")
     assert {t["name"]: t["status"] for t in listed.json()["data"]["items"]}[name] == "approved"
-    live.meta.templates[(name, "en")] = 1
     assert (
         await send(ws, lead, {"template": name, "variables": {"name": "Omar"}})
     ).status_code == 201

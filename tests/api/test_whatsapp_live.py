@@ -44,8 +44,12 @@ class Live:
 async def live_providers(settings: Settings) -> AsyncIterator[Live]:
     """Fakes on loopback, the adapter factory pointed at them (short read timeout, own breakers)."""
     number = str(uuid.uuid4().int % 10**15)
+    waba = str(uuid.uuid4().int % 10**15)
     instance = f"instance{uuid.uuid4().int % 10**6}"
-    async with FakeMeta(phone_number_id=number) as meta, FakeUltraMsg(instance=instance) as um:
+    async with (
+        FakeMeta(phone_number_id=number, business_account_id=waba) as meta,
+        FakeUltraMsg(instance=instance) as um,
+    ):
         pointed = dataclasses.replace(settings, meta_graph_url=meta.url, ultramsg_url=um.url)
         breakers = BreakerRegistry()
         factory = ProviderFactory(
@@ -73,12 +77,14 @@ def frozen() -> Iterator[list[datetime]]:
     clock.set_clock(None)
 
 
-async def connect_meta(ws: Workspace, live: Live) -> None:
+async def connect_meta(ws: Workspace, live: Live, *, waba: bool = True) -> None:
     body = {
         "provider": "meta",
         "phone_number_id": live.meta.phone_number_id,
         "access_token": live.meta.token,
     }
+    if waba:
+        body["business_account_id"] = live.meta.business_account_id
     r = await ws.request("PUT", "/api/v1/integrations/whatsapp", env="live", json=body)
     assert r.status_code == 200, r.text
 

@@ -12,7 +12,10 @@ from hadar.domain.templates import (
     check_definition,
     check_variables,
     placeholders,
+    positional,
     render,
+    sample_values,
+    status_from_meta,
 )
 from hadar.errors import ValidationError
 
@@ -110,3 +113,38 @@ def test_the_seeds_are_the_english_and_arabic_viewing_confirmation() -> None:
     ]
     arabic = SEED_TEMPLATES[1].body
     assert any("\u0600" <= ch <= "\u06ff" for ch in arabic)
+
+
+def test_positional_numbers_by_first_appearance_whatever_variables_lists() -> None:
+    assert positional(BODY) == (
+        "Hi {{1}} here: {{2}} at {{3}}. {{1}}",
+        ["agent_name", "property_name", "viewing_time"],
+    )
+    assert positional("{{b}} then {{a}}") == ("{{1}} then {{2}}", ["b", "a"])
+    assert positional("{agent_name} stays {{ as }} is") == ("{agent_name} stays {{ as }} is", [])
+
+
+def test_sample_values_name_what_goes_in_each_placeholder() -> None:
+    assert sample_values(["agent_name", "price"]) == ["agent name", "price"]
+    assert sample_values(["_"]) == ["_"]  # never an empty sample, which Meta refuses
+
+
+@pytest.mark.parametrize(
+    "meta,ours",
+    [
+        ("APPROVED", "approved"),
+        ("approved", "approved"),
+        ("REINSTATED", "approved"),
+        ("PENDING", "pending"),
+        ("IN_APPEAL", "pending"),
+        ("REJECTED", "rejected"),
+        ("PAUSED", "rejected"),
+        ("DISABLED", "rejected"),
+        ("PENDING_DELETION", "rejected"),
+        ("FLAGGED", None),
+        ("SOMETHING_NEW", None),
+    ],
+)
+def test_metas_statuses_and_events_map_onto_ours(meta: str, ours: str | None) -> None:
+    found = status_from_meta(meta)
+    assert (found.value if found else None) == ours
