@@ -10,16 +10,18 @@ whose lease lapsed (and whose delivery another worker took over) cannot overwrit
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.expressions import F, Q
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from hadar import clock
-from hadar.domain.webhooks import Delivery, DeliveryAttempt, DeliveryStatus
+from hadar.domain.webhooks import Delivery, DeliveryAttempt, DeliveryStatus, Event, WebhookEndpoint
 
 # Waits before retry n (after the n-th failure), as the API reference documents.
 SCHEDULE = (1.0, 5.0, 30.0, 300.0, 1800.0, 7200.0, 43200.0)
@@ -55,30 +57,61 @@ async def claim(*, token: str, limit: int, lease: float) -> list[Delivery]:
     now = clock.now()
     until = now + timedelta(seconds=lease)
     if _is_postgres():
-        async with in_transaction():
-            ids = (
-                await Delivery.filter(_due(now))
-                .order_by("next_attempt_at")
-                .limit(limit)
-                .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)
-            )
-            if not ids:
-                return []
-            await Delivery.filter(_due(now), id__in=ids).update(lease_until=until, claimed_by=token)
-    else:
-        ids = (
-            await Delivery.filter(_due(now))
-            .order_by("next_attempt_at")
-            .limit(limit)
-            .values_list("id", flat=True)
-        )
-        if not ids:
-            return []
-        await Delivery.filter(_due(now), id__in=ids).update(lease_until=until, claimed_by=token)
+        return await _claim_postgres(token=token, limit=limit, now=now, until=until)
+    ids = (
+        await Delivery.filter(_due(now))
+        .order_by("next_attempt_at")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return []
+    await Delivery.filter(_due(now), id__in=ids).update(lease_until=until, claimed_by=token)
     return list(
         await Delivery.filter(id__in=ids, claimed_by=token).select_related("event", "endpoint")
     )
+
+
+def _columns(model: type[Model], alias: str, prefix: str) -> str:
+    return ", ".join(f'{alias}.{c} AS "{prefix}{c}"' for c in model._meta.db_fields)
+
+
+def _split(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix)}
+
+
+@functools.cache
+def _claim_sql() -> str:
+    # One statement, one round trip: pick (skipping rows another worker holds), lease, and read
+    # each claimed delivery with its event and endpoint. Locked rows are re-checked against the
+    # WHERE clause once the lock is ours, so a row finished meanwhile is not taken again.
+    # Only the models' own column names are formatted in; every value is a parameter.
+    return (
+        "WITH picked AS (SELECT id FROM webhook_deliveries"  # noqa: S608
+        " WHERE status = 'pending' AND next_attempt_at <= $1"
+        " AND (lease_until IS NULL OR lease_until < $1)"
+        " ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
+        " claimed AS (UPDATE webhook_deliveries d SET lease_until = $3, claimed_by = $4"
+        " FROM picked WHERE d.id = picked.id RETURNING d.*)"
+        f" SELECT {_columns(Delivery, 'c', 'd__')}, {_columns(Event, 'e', 'e__')},"
+        f" {_columns(WebhookEndpoint, 'w', 'w__')} FROM claimed c"
+        " JOIN webhook_events e ON e.id = c.event_id"
+        " JOIN webhook_endpoints w ON w.id = c.endpoint_id"
+        " ORDER BY c.next_attempt_at"
+    )
+
+
+async def _claim_postgres(*, token: str, limit: int, now: Any, until: Any) -> list[Delivery]:
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        _claim_sql(), [now, limit, until, token]
+    )
+    claimed = []
+    for row in rows:
+        delivery = Delivery._init_from_db(**_split(row, "d__"))
+        delivery.event = Event._init_from_db(**_split(row, "e__"))
+        delivery.endpoint = WebhookEndpoint._init_from_db(**_split(row, "w__"))
+        claimed.append(delivery)
+    return claimed
 
 
 def next_wait(failures: int, scale: float) -> float | None:
@@ -118,10 +151,13 @@ async def finish(
             changes["status"] = DeliveryStatus.FAILED.value
         else:
             changes["next_attempt_at"] = now + timedelta(seconds=wait)
+    attempted_at = now - timedelta(milliseconds=result.duration_ms)
+    if _is_postgres():
+        return await _finish_postgres(delivery, token, result, changes, attempted_at, worker)
     async with in_transaction():
         await DeliveryAttempt.create(
             delivery_id=delivery.id,
-            attempted_at=now - timedelta(milliseconds=result.duration_ms),
+            attempted_at=attempted_at,
             status_code=result.status_code,
             duration_ms=result.duration_ms,
             error=result.error,
@@ -130,6 +166,50 @@ async def finish(
         )
         updated = await Delivery.filter(id=delivery.id, claimed_by=token).update(**changes)
     return bool(updated)
+
+
+# One statement (so one round trip and its own transaction): the attempt is recorded whether or
+# not the claim is still ours; the delivery moves on only if it is.
+_FINISH_SQL = (
+    "WITH moved AS (UPDATE webhook_deliveries SET attempt_count = attempt_count + 1,"
+    " last_status_code = $3, last_error = $4, lease_until = NULL, claimed_by = NULL,"
+    " updated_at = $5, status = COALESCE($6, status), delivered_at = COALESCE($7, delivered_at),"
+    " failures = COALESCE($8, failures), next_attempt_at = COALESCE($9, next_attempt_at)"
+    " WHERE id = $1 AND claimed_by = $2 RETURNING id),"
+    " recorded AS (INSERT INTO webhook_delivery_attempts"
+    " (delivery_id, attempted_at, status_code, duration_ms, error, response_excerpt, worker)"
+    " VALUES ($1, $10, $3, $11, $4, $12, $13))"
+    " SELECT count(*) AS moved FROM moved"
+)
+
+
+async def _finish_postgres(
+    delivery: Delivery,
+    token: str,
+    result: AttemptResult,
+    changes: dict[str, Any],
+    attempted_at: Any,
+    worker: str,
+) -> bool:
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        _FINISH_SQL,
+        [
+            delivery.id,
+            token,
+            changes["last_status_code"],
+            changes["last_error"],
+            changes["updated_at"],
+            changes.get("status"),
+            changes.get("delivered_at"),
+            changes.get("failures"),
+            changes.get("next_attempt_at"),
+            attempted_at,
+            result.duration_ms,
+            result.response_excerpt,
+            worker,
+        ],
+    )
+    return bool(rows[0]["moved"])
 
 
 async def release(tokens: list[str]) -> int:
