@@ -112,8 +112,12 @@ class Workers:
         }
 
     def start(self, n: int) -> None:
+        """Start `n` workers and wait until each says it started (imports take seconds on a
+        busy machine), plus a second for connecting and listening."""
+        paths = []
         for _ in range(n):
-            log = open(self.logs / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")
+            paths.append(self.logs / f"worker-{uuid.uuid4().hex[:6]}.log")
+            log = open(paths[-1], "wb")
             self.procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "hadar.cli", "worker"],
@@ -123,6 +127,12 @@ class Workers:
                     stderr=log,
                 )
             )
+        deadline = time.monotonic() + 120
+        while not all(b"started" in path.read_bytes() for path in paths):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not start; see {self.logs}")
+            time.sleep(0.1)
+        time.sleep(1.0)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -150,11 +160,11 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def backlog(scope: Scope, count: int, obj: dict[str, Any]) -> set[str]:
+    """`count` events committed at once (one transaction), so all are due together."""
     ids: set[str] = set()
-    for start in range(0, count, 100):
-        async with in_transaction():
-            for _ in range(min(100, count - start)):
-                ids.add((await events.emit(scope=scope, type="lead.updated", obj=obj)).id)
+    async with in_transaction():
+        for _ in range(count):
+            ids.add((await events.emit(scope=scope, type="lead.updated", obj=obj)).id)
     return ids
 
 
@@ -207,7 +217,6 @@ async def run_one(
 
             # Latency: steady commits, each event in its own transaction.
             workers.start(n)
-            await asyncio.sleep(3.0)  # let the workers import and connect
             committed: dict[str, float] = {}
             interval = 1.0 / args.rate
             started = time.monotonic()
@@ -220,18 +229,19 @@ async def run_one(
             latencies = [(receiver.arrivals[k] - t) * 1000 for k, t in committed.items()]
             workers.stop()
 
-            # Throughput: a backlog, then the workers (timed from the first arrival).
-            ids = await backlog(scope, args.events, obj)
+            # Throughput: a backlog committed at once under running workers, timed from the
+            # first arrival to the last.
             workers.start(n)
+            ids = await backlog(scope, args.events, obj)
             await wait_for(receiver, ids)
             times = sorted(receiver.arrivals[k] for k in ids)
             rate = (len(times) - 1) / (times[-1] - times[0])
             workers.stop()
 
             # Kill: one of the workers SIGKILLed mid-run; its claims come back after the lease.
-            kill_ids = await backlog(scope, args.kill_events, obj)
             before = sum(receiver.deliveries.values())
             workers.start(n)
+            kill_ids = await backlog(scope, args.kill_events, obj)
             victim = workers.procs[0]
             while len(kill_ids & receiver.arrivals.keys()) < len(kill_ids) // 3 or not (
                 await attempts_by(victim.pid)
@@ -291,13 +301,14 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--before", metavar="REV", help="also run the workers of this revision")
     parser.add_argument("--only-before", action="store_true", help="skip this checkout")
+    parser.add_argument("--logs", type=Path, help="keep the workers' logs in this directory")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         sys.exit('needs PostgreSQL: eval "$(scripts/services.sh env)" or --database-url')
     results = []
     with tempfile.TemporaryDirectory(prefix="hadar-wbench-") as tmp:
-        logs = Path(tmp) / "logs"
-        logs.mkdir()
+        logs = args.logs or Path(tmp) / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
         runs: list[tuple[str, Path | None]] = []
         if args.before:
             old = Path(tmp) / "before"

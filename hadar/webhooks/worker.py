@@ -104,6 +104,9 @@ class Worker:
             while not self._stopping.is_set():
                 free = self.config.concurrency - len(self._inflight)
                 started = 0
+                # Cleared before looking, never after: a wake-up during the claim means
+                # something may have become due that this claim did not see.
+                self._wake.clear()
                 try:
                     # A task of its own, so a context of its own: when the connection is cut
                     # mid-claim Tortoise can leave a dead transaction in the context, which
@@ -121,6 +124,7 @@ class Worker:
                         *(self.name, type(exc).__name__, reason, failures, delay),
                     )
                     log.debug("claiming failed", exc_info=True)
+                    self._wake.clear()  # a back-off, not cut short by a wake-up
                     await self._wait(delay)
                     continue
                 if started and started == free:
@@ -155,7 +159,6 @@ class Worker:
             await self._slots.wait()
 
     async def _wait(self, seconds: float | None) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
