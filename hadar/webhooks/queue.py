@@ -121,6 +121,16 @@ def next_wait(failures: int, scale: float) -> float | None:
     return SCHEDULE[failures - 1] * scale
 
 
+@dataclass(frozen=True)
+class Finished:
+    """One attempt to record: what `finish` takes, several at once for `finish_many`."""
+
+    delivery: Delivery
+    token: str
+    result: AttemptResult
+    terminal: bool = False
+
+
 async def finish(
     *,
     delivery: Delivery,
@@ -132,84 +142,108 @@ async def finish(
 ) -> bool:
     """Record the attempt and move the delivery on (succeeded, retry later, or failed).
     False when the claim was lost meanwhile (the attempt is still recorded)."""
-    now = clock.now()
+    done = Finished(delivery, token, result, terminal)
+    (moved,) = await finish_many(done=[done], backoff_scale=backoff_scale, worker=worker)
+    return moved
+
+
+def _changes(done: Finished, now: Any, backoff_scale: float) -> dict[str, Any]:
+    result = done.result
     changes: dict[str, Any] = {
-        "attempt_count": F("attempt_count") + 1,
         "last_status_code": result.status_code,
         "last_error": result.error,
-        "lease_until": None,
-        "claimed_by": None,
         "updated_at": now,
     }
     if result.ok:
         changes.update(status=DeliveryStatus.SUCCEEDED.value, delivered_at=now, last_error=None)
     else:
-        failures = delivery.failures + 1
-        wait = None if terminal else next_wait(failures, backoff_scale)
+        failures = done.delivery.failures + 1
+        wait = None if done.terminal else next_wait(failures, backoff_scale)
         changes["failures"] = failures
         if wait is None:
             changes["status"] = DeliveryStatus.FAILED.value
         else:
             changes["next_attempt_at"] = now + timedelta(seconds=wait)
-    attempted_at = now - timedelta(milliseconds=result.duration_ms)
+    return changes
+
+
+async def finish_many(*, done: list[Finished], backoff_scale: float, worker: str) -> list[bool]:
+    """`finish` for several attempts in one round trip on PostgreSQL (a worker records what
+    completed while its previous write was in flight); one flag per attempt, in order."""
+    now = clock.now()
+    changes = [_changes(d, now, backoff_scale) for d in done]
     if _is_postgres():
-        return await _finish_postgres(delivery, token, result, changes, attempted_at, worker)
-    async with in_transaction():
-        await DeliveryAttempt.create(
-            delivery_id=delivery.id,
-            attempted_at=attempted_at,
-            status_code=result.status_code,
-            duration_ms=result.duration_ms,
-            error=result.error,
-            response_excerpt=result.response_excerpt,
-            worker=worker,
-        )
-        updated = await Delivery.filter(id=delivery.id, claimed_by=token).update(**changes)
-    return bool(updated)
+        return await _finish_postgres(done, changes, worker)
+    moved = []
+    for d, change in zip(done, changes, strict=True):
+        async with in_transaction():
+            await DeliveryAttempt.create(
+                delivery_id=d.delivery.id,
+                attempted_at=now - timedelta(milliseconds=d.result.duration_ms),
+                status_code=d.result.status_code,
+                duration_ms=d.result.duration_ms,
+                error=d.result.error,
+                response_excerpt=d.result.response_excerpt,
+                worker=worker,
+            )
+            updated = await Delivery.filter(id=d.delivery.id, claimed_by=d.token).update(
+                attempt_count=F("attempt_count") + 1, lease_until=None, claimed_by=None, **change
+            )
+        moved.append(bool(updated))
+    return moved
 
 
-# One statement (so one round trip and its own transaction): the attempt is recorded whether or
-# not the claim is still ours; the delivery moves on only if it is.
+# One statement (one round trip, its own transaction) for the whole batch: every attempt is
+# recorded whether or not its claim is still ours; a delivery moves on only if it is.
 _FINISH_SQL = (
-    "WITH moved AS (UPDATE webhook_deliveries SET attempt_count = attempt_count + 1,"
-    " last_status_code = $3, last_error = $4, lease_until = NULL, claimed_by = NULL,"
-    " updated_at = $5, status = COALESCE($6, status), delivered_at = COALESCE($7, delivered_at),"
-    " failures = COALESCE($8, failures), next_attempt_at = COALESCE($9, next_attempt_at)"
-    " WHERE id = $1 AND claimed_by = $2 RETURNING id),"
+    "WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[],"
+    " $5::timestamptz[], $6::text[], $7::timestamptz[], $8::int[], $9::timestamptz[],"
+    " $10::timestamptz[], $11::int[], $12::text[])"
+    " AS r(id, token, status_code, error, updated_at, status, delivered_at, failures,"
+    " next_attempt_at, attempted_at, duration_ms, excerpt)),"
+    " moved AS (UPDATE webhook_deliveries d SET attempt_count = d.attempt_count + 1,"
+    " last_status_code = r.status_code, last_error = r.error, lease_until = NULL,"
+    " claimed_by = NULL, updated_at = r.updated_at, status = COALESCE(r.status, d.status),"
+    " delivered_at = COALESCE(r.delivered_at, d.delivered_at),"
+    " failures = COALESCE(r.failures, d.failures),"
+    " next_attempt_at = COALESCE(r.next_attempt_at, d.next_attempt_at)"
+    " FROM r WHERE d.id = r.id AND d.claimed_by = r.token RETURNING d.id),"
     " recorded AS (INSERT INTO webhook_delivery_attempts"
     " (delivery_id, attempted_at, status_code, duration_ms, error, response_excerpt, worker)"
-    " VALUES ($1, $10, $3, $11, $4, $12, $13))"
-    " SELECT count(*) AS moved FROM moved"
+    " SELECT id, attempted_at, status_code, duration_ms, error, excerpt, $13 FROM r)"
+    " SELECT id FROM moved"
 )
 
 
 async def _finish_postgres(
-    delivery: Delivery,
-    token: str,
-    result: AttemptResult,
-    changes: dict[str, Any],
-    attempted_at: Any,
-    worker: str,
-) -> bool:
+    done: list[Finished], changes: list[dict[str, Any]], worker: str
+) -> list[bool]:
+    def column(name: str) -> list[Any]:
+        return [c.get(name) for c in changes]
+
     rows = await Tortoise.get_connection("default").execute_query_dict(
         _FINISH_SQL,
         [
-            delivery.id,
-            token,
-            changes["last_status_code"],
-            changes["last_error"],
-            changes["updated_at"],
-            changes.get("status"),
-            changes.get("delivered_at"),
-            changes.get("failures"),
-            changes.get("next_attempt_at"),
-            attempted_at,
-            result.duration_ms,
-            result.response_excerpt,
+            [d.delivery.id for d in done],
+            [d.token for d in done],
+            column("last_status_code"),
+            column("last_error"),
+            column("updated_at"),
+            column("status"),
+            column("delivered_at"),
+            column("failures"),
+            column("next_attempt_at"),
+            [
+                c["updated_at"] - timedelta(milliseconds=d.result.duration_ms)
+                for d, c in zip(done, changes, strict=True)
+            ],
+            [d.result.duration_ms for d in done],
+            [d.result.response_excerpt for d in done],
             worker,
         ],
     )
-    return bool(rows[0]["moved"])
+    moved = {row["id"] for row in rows}
+    return [d.delivery.id in moved for d in done]
 
 
 async def release(tokens: list[str]) -> int:

@@ -28,7 +28,7 @@ from hadar import (
 from hadar.domain.webhooks import Delivery, WebhookEndpoint
 from hadar.platform.tracing import set_trace_id  # observability
 from hadar.services.webhooks import signing_secrets
-from hadar.webhooks import delivery, queue, signing, urls, wakeup
+from hadar.webhooks import delivery, queue, recorder, signing, urls, wakeup
 
 log = logging.getLogger("hadar.webhooks")
 
@@ -76,6 +76,7 @@ class Worker:
         self._listener: wakeup.Listener | None = None
         self._retry_at = float("inf")  # monotonic time our earliest scheduled retry is due
         self._secrets: dict[tuple[str, str, str | None, bool], list[str]] = {}
+        self._recorder = recorder.Recorder(backoff_scale=config.backoff_scale, worker=self.name)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -190,14 +191,7 @@ class Worker:
                 result = queue.AttemptResult(None, 0, error="endpoint is disabled")
             else:
                 result = await self._post(row)
-            await queue.finish(
-                delivery=row,
-                token=token,
-                result=result,
-                backoff_scale=self.config.backoff_scale,
-                worker=self.name,
-                terminal=terminal,
-            )
+            await self._recorder.record(queue.Finished(row, token, result, terminal))
             outcome = self._outcome(row, result, terminal)  # observability (three lines)
             if outcome == "retrying":
                 self._retry_later(row)
