@@ -108,6 +108,8 @@ class Worker:
                 # Cleared before looking, never after: a wake-up during the claim means
                 # something may have become due that this claim did not see.
                 self._wake.clear()
+                if self._retry_at <= time.monotonic():
+                    self._retry_at = float("inf")  # this look covers it
                 try:
                     # A task of its own, so a context of its own: when the connection is cut
                     # mid-claim Tortoise can leave a dead transaction in the context, which
@@ -148,11 +150,7 @@ class Worker:
         interval; never past our own earliest retry."""
         listening = self._listener is not None and self._listener.listening
         wait = max(self.config.poll_interval, self.config.listen_poll if listening else 0.0)
-        now = time.monotonic()
-        if self._retry_at <= now + wait:
-            wait = max(0.0, self._retry_at - now)
-            self._retry_at = float("inf")  # this look claims it (or another worker did)
-        return wait
+        return max(0.0, min(wait, self._retry_at - time.monotonic()))
 
     async def _half_free(self) -> None:
         self._slots.clear()

@@ -123,3 +123,30 @@ async def test_two_running_workers_deliver_each_once(ws: Workspace, receiver: Re
         await asyncio.gather(*tasks)
     counts = Counter(r.headers["x-hadar-delivery"] for r in receiver.received)
     assert len(counts) == 30 and set(counts.values()) == {1}
+
+
+async def test_a_retry_comes_on_schedule_however_long_the_idle_wait(
+    ws: Workspace, receiver: Receiver
+) -> None:
+    # A retry's due time notifies nobody: the worker that failed the attempt wakes itself.
+    hook = await endpoint(ws, receiver.url)
+    receiver.script = [500]
+    await ws.request("POST", "/api/v1/leads", json=lead_body())  # due before the first look
+    worker = Worker(
+        WorkerConfig(
+            allow_private=True, timeout=2.0, poll_interval=HOUR, listen_poll=HOUR, backoff_scale=1.0
+        )
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+
+        async def succeeded() -> bool:
+            return await Delivery.filter(endpoint_id=hook["id"], status="succeeded").exists()
+
+        await until(succeeded, "the retry, 1 s after the 500")
+    finally:
+        worker.stop()
+        await task
+    first, second = receiver.received
+    assert first.headers["x-hadar-delivery"] == second.headers["x-hadar-delivery"]
+    assert second.at - first.at >= 1.0  # the schedule's first wait, not sooner
