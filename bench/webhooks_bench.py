@@ -134,6 +134,14 @@ class Workers:
             time.sleep(0.1)
         time.sleep(1.0)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the running workers have used so far (Linux /proc)."""
+        total = 0
+        for proc in self.procs:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -235,8 +243,10 @@ async def run_one(
             # Throughput: a backlog committed at once under running workers, timed from the
             # first arrival to the last.
             workers.start(n)
+            cpu = workers.cpu_seconds()
             ids = await backlog(scope, args.events, obj)
             await wait_for(receiver, ids)
+            cpu = workers.cpu_seconds() - cpu
             times = sorted(receiver.arrivals[k] for k in ids)
             rate = (len(times) - 1) / (times[-1] - times[0])
             workers.stop()
@@ -269,6 +279,8 @@ async def run_one(
         "workers": n,
         "deliveries_per_s": round(rate, 1),
         "backlog_events": len(ids),
+        # Load-independent: on a shared machine deliveries/s follow the CPU the workers get.
+        "worker_cpu_ms_per_delivery": round(cpu / len(ids) * 1000, 2),
         "latency_ms_p50": round(pct(latencies, 50), 1),
         "latency_ms_p95": round(pct(latencies, 95), 1),
         "latency_events": len(latencies),
@@ -325,6 +337,7 @@ async def main() -> None:
     for r in results:
         print(
             f"{r['code']:<28} {r['workers']} workers: {r['deliveries_per_s']:7.1f} deliveries/s"
+            f" ({r['worker_cpu_ms_per_delivery']:.2f} ms worker CPU each)"
             f"   commit-to-delivery p50 {r['latency_ms_p50']:6.1f} ms"
             f"  p95 {r['latency_ms_p95']:6.1f} ms   SIGKILL: {r['kill_delivered']}"
             f"/{r['kill_events']} delivered, {r['kill_repeats']} repeats,"
