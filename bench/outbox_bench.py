@@ -8,7 +8,7 @@ Compares, each call in its own transaction as in a request:
   - a version check alone: one primary-key read, what a cache correct across instances would
     still pay per event (a per-tenant endpoints version), before any insert.
 
-    .venv/bin/python -m bench.outbox_bench [--calls 500]
+    .venv/bin/python -m bench.outbox_bench [--calls 500] [--postgres]
 """
 
 from __future__ import annotations
@@ -119,14 +119,21 @@ async def run(url: str, calls: int) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a fresh database beside HADAR_TEST_DATABASE_URL instead of SQLite (one dialect a "
+        "process: Tortoise keeps each model's compiled queries)",
+    )
     args = parser.parse_args()
+    if args.postgres:
+        server = os.environ["HADAR_TEST_DATABASE_URL"]
+        print("PostgreSQL:")
+        await run(f"{server.rpartition('/')[0]}/hadar_outbox_{uuid.uuid4().hex[:8]}", args.calls)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         print("SQLite:")
         await run(f"sqlite://{tmp}/outbox.db", args.calls)
-    server = os.environ.get("HADAR_TEST_DATABASE_URL")
-    if server:
-        print("PostgreSQL:")
-        await run(f"{server.rpartition('/')[0]}/hadar_outbox_{uuid.uuid4().hex[:8]}", args.calls)
 
 
 if __name__ == "__main__":
