@@ -140,7 +140,11 @@ class Worker:
             await self.shutdown()
 
     def _listen(self) -> None:
-        options = wakeup.connect_options()
+        try:
+            options = wakeup.connect_options()
+        except Exception as exc:  # wake-ups only make us faster: poll without them
+            log.warning("webhook wake-ups: not listening (%s); polling", type(exc).__name__)
+            return
         if options is not None:
             self._listener = wakeup.Listener(self._wake.set, options)
             self._listener.start()
