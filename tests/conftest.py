@@ -123,6 +123,15 @@ class Workspace:
         h = {**(await self.headers(env, role)), **(headers or {})}
         return await self.client.request(method, path, headers=h, **kw)
 
+    async def subscribe(self, *envs: str) -> None:
+        """An endpoint subscribed to every event in each environment (test and live by
+        default): without one, events leave no outbox row to look at (hadar.services.events).
+        Its address answers nothing; worker tests clear pending deliveries first."""
+        for env in envs or ("test", "live"):
+            body = {"url": "https://127.0.0.1:9/hooks", "events": ["*"]}
+            r = await self.request("POST", "/api/v1/webhooks", env=env, json=body)
+            assert r.status_code == 201, r.text
+
 
 @pytest.fixture
 async def ws(client: httpx.AsyncClient) -> Workspace:

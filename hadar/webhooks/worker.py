@@ -21,18 +21,20 @@ from dataclasses import dataclass
 import httpx
 
 from hadar import (
+    clock,
     observability,  # observability
     secretbox,
 )
-from hadar.domain.webhooks import Delivery
+from hadar.domain.webhooks import Delivery, WebhookEndpoint
 from hadar.platform.tracing import set_trace_id  # observability
 from hadar.services.webhooks import signing_secrets
-from hadar.webhooks import delivery, queue, signing, urls
+from hadar.webhooks import delivery, queue, recorder, signing, urls, wakeup
 
 log = logging.getLogger("hadar.webhooks")
 
 DEFAULT_LEASE = 30.0  # > the 10 s attempt timeout; a dead worker's claims return within it
 BACKOFF_CAP = 30.0  # seconds between retries while the database is down, at most
+SECRETS_CACHED = 1024  # endpoints whose unsealed signing secrets a worker keeps
 
 
 def backoff(retry: int) -> float:
@@ -46,7 +48,8 @@ class WorkerConfig:
     allow_private: bool = False
     concurrency: int = 16
     lease: float = DEFAULT_LEASE
-    poll_interval: float = 0.2
+    poll_interval: float = 0.2  # idle wait between looks while no wake-up can arrive
+    listen_poll: float = 5.0  # idle wait while LISTEN wakes us (at least poll_interval)
     timeout: float = delivery.DEFAULT_TIMEOUT
     grace: float | None = None  # how long shutdown waits for in-flight attempts (timeout + 1)
 
@@ -66,9 +69,14 @@ class Worker:
         self._owns_client = client is None
         self._resolver = resolver
         self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # a notification, a retry timer, stop()
+        self._slots = asyncio.Event()  # in-flight attempts fell to the low-water mark
         self._inflight: dict[str, asyncio.Task[None]] = {}  # claim token -> attempt
         self._claims = 0
+        self._listener: wakeup.Listener | None = None
+        self._retry_at = float("inf")  # monotonic time our earliest scheduled retry is due
+        self._secrets: dict[tuple[str, str, str | None, bool], list[str]] = {}
+        self._recorder = recorder.Recorder(backoff_scale=config.backoff_scale, worker=self.name)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -80,6 +88,7 @@ class Worker:
         """Stop claiming; `run` then drains in-flight attempts and returns."""
         self._stopping.set()
         self._wake.set()
+        self._slots.set()
 
     async def run_once(self) -> int:
         """Claim what is due (up to `concurrency`), attempt it all, wait; returns how many."""
@@ -92,9 +101,15 @@ class Worker:
         """Deliver until stop(); then finish or release what is in flight and close."""
         failures = 0
         try:
+            self._listen()
             while not self._stopping.is_set():
                 free = self.config.concurrency - len(self._inflight)
                 started = 0
+                # Cleared before looking, never after: a wake-up during the claim means
+                # something may have become due that this claim did not see.
+                self._wake.clear()
+                if self._retry_at <= time.monotonic():
+                    self._retry_at = float("inf")  # this look covers it
                 try:
                     # A task of its own, so a context of its own: when the connection is cut
                     # mid-claim Tortoise can leave a dead transaction in the context, which
@@ -112,19 +127,41 @@ class Worker:
                         *(self.name, type(exc).__name__, reason, failures, delay),
                     )
                     log.debug("claiming failed", exc_info=True)
+                    self._wake.clear()  # a back-off, not cut short by a wake-up
                     await self._wait(delay)
                     continue
                 if started and started == free:
-                    # A full batch: there may be more due right away, once a slot frees.
-                    if len(self._inflight) >= self.config.concurrency:
-                        await self._wait(None)
+                    # A full batch: more may be due, so claim the next batch once half the
+                    # slots are free (fewer, larger claims), whatever wakes us meanwhile.
+                    await self._half_free()
                     continue
-                await self._wait(self.config.poll_interval)
+                await self._wait(self._idle())
         finally:
             await self.shutdown()
 
+    def _listen(self) -> None:
+        try:
+            options = wakeup.connect_options()
+        except Exception as exc:  # wake-ups only make us faster: poll without them
+            log.warning("webhook wake-ups: not listening (%s); polling", type(exc).__name__)
+            return
+        if options is not None:
+            self._listener = wakeup.Listener(self._wake.set, options)
+            self._listener.start()
+
+    def _idle(self) -> float:
+        """How long to wait with nothing due: long while notifications wake us, else the poll
+        interval; never past our own earliest retry."""
+        listening = self._listener is not None and self._listener.listening
+        wait = max(self.config.poll_interval, self.config.listen_poll if listening else 0.0)
+        return max(0.0, min(wait, self._retry_at - time.monotonic()))
+
+    async def _half_free(self) -> None:
+        self._slots.clear()
+        if len(self._inflight) > self.config.concurrency // 2:
+            await self._slots.wait()
+
     async def _wait(self, seconds: float | None) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
@@ -143,7 +180,8 @@ class Worker:
 
     def _done(self, key: str, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(key, None)
-        self._wake.set()
+        if len(self._inflight) <= self.config.concurrency // 2:
+            self._slots.set()
 
     async def _attempt(self, row: Delivery, token: str) -> None:
         # observability: each attempt is its own task, so this tags only its own log lines; the
@@ -155,15 +193,10 @@ class Worker:
                 result = queue.AttemptResult(None, 0, error="endpoint is disabled")
             else:
                 result = await self._post(row)
-            await queue.finish(
-                delivery=row,
-                token=token,
-                result=result,
-                backoff_scale=self.config.backoff_scale,
-                worker=self.name,
-                terminal=terminal,
-            )
+            await self._recorder.record(queue.Finished(row, token, result, terminal))
             outcome = self._outcome(row, result, terminal)  # observability (three lines)
+            if outcome == "retrying":
+                self._retry_later(row)
             observability.count_delivery(outcome)
             log.info(
                 "delivery %s of %s to %s: %s", row.id, row.event.type, row.endpoint.id, outcome
@@ -175,6 +208,12 @@ class Worker:
             log.exception("webhook worker %s: delivery %s failed to record", self.name, row.id)
             observability.count_delivery("unrecorded")  # observability
 
+    def _retry_later(self, row: Delivery) -> None:
+        # Its due time notifies nobody (migration 0008): wake ourselves for it.
+        wait = queue.next_wait(row.failures + 1, self.config.backoff_scale) or 0.0
+        self._retry_at = min(self._retry_at, time.monotonic() + wait)
+        self._wake.set()  # recompute the idle wait with this retry in it
+
     def _outcome(self, row: Delivery, result: queue.AttemptResult, terminal: bool) -> str:
         """observability: succeeded, retrying or failed (no retry left), as queue.finish decides."""
         if result.ok:
@@ -185,7 +224,7 @@ class Worker:
     async def _post(self, row: Delivery) -> queue.AttemptResult:
         endpoint, event = row.endpoint, row.event
         try:
-            secrets = signing_secrets(endpoint)
+            secrets = self._signing_secrets(endpoint)
         except secretbox.UnsealError:
             # A failed attempt, not a final one: with the right HADAR_SECRET_KEY back, retries work.
             log.error("webhook endpoint %s: its signing secret does not unseal", endpoint.id)
@@ -208,6 +247,19 @@ class Worker:
             resolver=self._resolver,
         )
 
+    def _signing_secrets(self, endpoint: WebhookEndpoint) -> list[str]:
+        # Unsealed once per endpoint and secret: a rotation changes the key, so does the
+        # previous secret's overlap ending.
+        expires = endpoint.previous_secret_expires_at
+        overlap = expires is not None and expires > clock.now()
+        key = (endpoint.id, endpoint.secret, endpoint.previous_secret, overlap)
+        secrets = self._secrets.get(key)
+        if secrets is None:
+            if len(self._secrets) >= SECRETS_CACHED:
+                self._secrets.clear()
+            secrets = self._secrets[key] = signing_secrets(endpoint)
+        return secrets
+
     async def shutdown(self) -> None:
         """Wait (up to the grace period) for in-flight attempts, release the rest, close."""
         grace = self.config.grace if self.config.grace is not None else self.config.timeout + 1
@@ -226,6 +278,9 @@ class Worker:
                 await queue.release(tokens)
             except Exception:
                 log.exception("webhook worker %s: releasing claims failed", self.name)
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
         if self._owns_client and self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -33,6 +33,7 @@ def error_of(r: Any, status: int, code: str, field: str | None = None) -> dict[s
 
 
 async def test_a_sandbox_call_ends_at_once_with_the_canned_transcript(ws: Workspace) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     lead = await new_lead(ws)
     r = await ws.request(
         "POST",

@@ -188,6 +188,7 @@ async def test_idempotency_key_calls_vapi_at_most_once(ws: Workspace, vapi: Fake
 
 
 async def test_status_updates_then_current_report(ws: Workspace, vapi: FakeVapi) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     integration = await connect(ws, vapi)
     lead, call = await live_call(ws, vapi)
     provider_id = str((await stored(call["id"])).provider_call_id)
@@ -247,6 +248,7 @@ async def test_forged_or_missing_secret_is_401_and_nothing_stored(
 
 
 async def test_duplicated_reports_change_nothing(ws: Workspace, vapi: FakeVapi) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     integration = await connect(ws, vapi)
     lead, call = await live_call(ws, vapi)
     provider_id = str((await stored(call["id"])).provider_call_id)
@@ -276,6 +278,7 @@ async def test_unknown_calls_and_types_are_accepted_and_ignored(
 
 
 async def test_a_lost_report_is_reconciled_after_15_minutes(ws: Workspace, vapi: FakeVapi) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     await connect(ws, vapi)
     lead, call = await live_call(ws, vapi)
     row = await stored(call["id"])

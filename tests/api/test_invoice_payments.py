@@ -208,6 +208,7 @@ async def paid_events(inv: str) -> int:
 
 
 async def test_payment_intent_succeeded_marks_it_paid_once(live: Live) -> None:
+    await live.ws.subscribe()  # events are recorded only for a subscriber
     inv = (await live.open_invoice())["id"]
     pending = (await live.pay(inv)).json()["data"]  # no card: the customer confirms later
     assert pending["payment"]["status"] == "requires_payment_method"

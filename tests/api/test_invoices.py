@@ -162,6 +162,7 @@ async def test_every_state_move(ws: Workspace) -> None:
 
 
 async def test_paying_emits_invoice_paid_once(ws: Workspace) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     inv = (await draft(ws))["id"]
     await move(ws, inv, "finalize")
     assert (await move(ws, inv, "pay")).status_code == 200

@@ -59,6 +59,7 @@ async def test_every_tenant_starts_with_the_two_seed_templates(ws: Workspace) ->
 
 
 async def test_the_reference_template_send_goes_sent_then_delivered(ws: Workspace) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     lead = await new_lead(ws)
     r = await send(ws, {"lead_id": lead, "template": "viewing_confirmation_en", "variables": VARS})
     assert r.status_code == 201, r.text
@@ -190,6 +191,7 @@ async def test_opt_out_words_set_do_not_contact(ws: Workspace, word: str) -> Non
 
 
 async def test_inbound_opens_the_window_scores_and_threads(ws: Workspace) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     lead = await new_lead(ws)
     before = (await ws.request("GET", f"/api/v1/leads/{lead}")).json()["data"]["score"]
     first = (await inbound(ws, lead, "مرحبا 👋 is the flat free?")).json()["data"]

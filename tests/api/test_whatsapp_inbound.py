@@ -116,6 +116,7 @@ async def test_the_subscription_handshake(provider: httpx.AsyncClient) -> None:
 async def test_an_unknown_number_becomes_a_lead_with_an_open_window(
     ws: Workspace, live: Live, provider: httpx.AsyncClient
 ) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     await connect_meta(ws, live)
     number = new_number()
     raw = webhook(live.meta.phone_number_id, [text_message(number, "Is the 2BR still available?")])
@@ -228,6 +229,7 @@ async def test_numbers_nobody_connected_are_ignored(
 async def test_statuses_only_move_forward(
     ws: Workspace, live: Live, provider: httpx.AsyncClient
 ) -> None:
+    await ws.subscribe()  # events are recorded only for a subscriber
     await connect_meta(ws, live)
     lead = await live_lead(ws)
     sent = (await send(ws, lead, TEMPLATE)).json()["data"]
