@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 
 import httpx
 
@@ -29,6 +30,40 @@ def new_client(timeout: float = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         headers={"User-Agent": "Hadar-Webhooks/1.0"},
     )
+
+
+class Clients:
+    """A worker's connection pools, one per endpoint host.
+
+    A pinned request goes to the approved address, and httpx pools connections by the address
+    a request goes to. With one pool, two hosts behind one address (a CDN, a shared host)
+    would share a connection whose TLS session was opened with the other host's name, so one
+    tenant's event could reach another's server. A pool per host keeps every connection to
+    the host it was opened for; the least recently used pools close past `most`.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, most: int = 256) -> None:
+        self._timeout = timeout
+        self._most = most
+        self._pools: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+
+    async def for_host(self, host: str) -> httpx.AsyncClient:
+        """The pool of `host` (its name as the endpoint's URL spells it, case-folded)."""
+        key = host.lower()
+        client = self._pools.get(key)
+        if client is not None:
+            self._pools.move_to_end(key)
+            return client
+        client = self._pools[key] = new_client(self._timeout)
+        while len(self._pools) > self._most:
+            _, oldest = self._pools.popitem(last=False)
+            await oldest.aclose()
+        return client
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for client in pools:
+            await client.aclose()
 
 
 def _host_header(target: urls.Target) -> str:

@@ -66,7 +66,7 @@ class Worker:
         self.config = config
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._client = client
-        self._owns_client = client is None
+        self._clients = delivery.Clients(config.timeout)  # owned: one pool per endpoint host
         self._resolver = resolver
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()  # a notification, a retry timer, stop()
@@ -78,11 +78,15 @@ class Worker:
         self._secrets: dict[tuple[str, str, str | None, bool], list[str]] = {}
         self._recorder = recorder.Recorder(backoff_scale=config.backoff_scale, worker=self.name)
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = delivery.new_client(self.config.timeout)
-        return self._client
+    async def _client_for(self, url: str) -> httpx.AsyncClient:
+        """The injected client (tests), else the pool of the endpoint's host."""
+        if self._client is not None:
+            return self._client
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL:
+            host = ""  # the attempt refuses the URL itself
+        return await self._clients.for_host(host)
 
     def stop(self) -> None:
         """Stop claiming; `run` then drains in-flight attempts and returns."""
@@ -237,7 +241,7 @@ class Worker:
             "X-Hadar-Delivery": row.id,
         }
         return await delivery.attempt(
-            self.client,
+            await self._client_for(endpoint.url),
             url=endpoint.url,
             environment=endpoint.environment,
             allow_private=self.config.allow_private,
@@ -281,6 +285,4 @@ class Worker:
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._clients.aclose()
