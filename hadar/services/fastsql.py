@@ -39,7 +39,8 @@ def _insert_sql(model: type[Model], postgres: bool, skip_conflicts: bool) -> tup
     )  # field name == column name for every plain field we insert
     quoted = ", ".join(f'"{meta.fields_db_projection[c]}"' for c in columns)
     values = ", ".join(marks(len(columns), postgres=postgres))
-    sql = f'INSERT INTO "{meta.db_table}" ({quoted}) VALUES ({values})'
+    # Names come from the model definitions, never from a request.
+    sql = f'INSERT INTO "{meta.db_table}" ({quoted}) VALUES ({values})'  # noqa: S608
     if skip_conflicts:
         sql += f' ON CONFLICT DO NOTHING RETURNING "{meta.db_pk_column}"'
     return sql, columns
@@ -62,5 +63,7 @@ async def insert_unless_conflict(model: type[Model], values: dict[str, Any]) -> 
     No savepoint is needed: ON CONFLICT DO NOTHING never aborts the transaction."""
     conn = connection()
     sql, columns = _insert_sql(model, is_postgres(conn), True)
-    _count, rows = await conn.execute_query(sql, _db_values(model, columns, values))
+    # Rows through execute_query_dict: Tortoise's asyncpg execute_query returns none for an
+    # INSERT and reads its row count from the OID field of "INSERT 0 1".
+    rows = await conn.execute_query_dict(sql, _db_values(model, columns, values))
     return bool(rows)

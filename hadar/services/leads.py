@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +13,12 @@ from hadar import clock
 from hadar.domain import normalise
 from hadar.domain.conversations import Message
 from hadar.domain.leads import Lead, LeadRecord
-from hadar.domain.rows import fetch_dicts
 from hadar.domain.scope import Operation, Scope
 from hadar.domain.scoring import LeadFacts, score
 from hadar.errors import Conflict, ValidationError
 from hadar.ids import new_id
-from hadar.pagination import Page, check_limit, page_of
-from hadar.services import audit, events
+from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.services import audit, events, lead_sql
 from hadar.services.lead_models import (  # re-exported: the surfaces read the shapes here
     LEAD_EXAMPLE as LEAD_EXAMPLE,
 )
@@ -27,7 +27,7 @@ from hadar.services.lead_models import LeadDeletedOut as LeadDeletedOut
 from hadar.services.lead_models import LeadListOut as LeadListOut
 from hadar.services.lead_models import LeadOut as LeadOut
 from hadar.services.lead_models import LeadUpdate as LeadUpdate
-from hadar.services.listing import binding, get_in_scope, keyset, scoped
+from hadar.services.listing import binding, get_in_scope, scoped
 from hadar.services.validation import parse
 
 CREATE = Operation("leads.create", "leads", mutation=True)
@@ -83,17 +83,6 @@ def _scoped(scope: Scope) -> Any:
     return scoped(Lead, scope)
 
 
-async def _find_duplicate(scope: Scope, phone: str | None, email: str | None) -> Lead | None:
-    # Locked (PostgreSQL), so a merge racing a PATCH of the same lead never loses either.
-    if phone:
-        found = await _scoped(scope).filter(phone=phone).select_for_update().first()
-        if found:
-            return found
-    if email:
-        return await _scoped(scope).filter(email=email).select_for_update().first()
-    return None
-
-
 async def _merge(scope: Scope, lead: Lead, spec: LeadCreate) -> Lead:
     source, _ = _source_of(spec)
     if source not in lead.sources:
@@ -138,45 +127,56 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
     spec = parse(LeadCreate, data, root="lead")
     if spec.phone is None and spec.email is None:
         raise ValidationError("lead requires at least one of phone or email", field="lead.phone")
-    existing = await _find_duplicate(scope, spec.phone, spec.email)
+    existing = await lead_sql.find_duplicate(scope=scope, phone=spec.phone, email=spec.email)
     if existing is not None:
         return await _merge(scope, existing, spec), False
     source, source_raw = _source_of(spec)
     at = clock.now()
-    lead = Lead(
-        id=new_id("lead", at),
-        tenant_id=scope.tenant_id,
-        environment=scope.environment,
-        name=spec.name,
-        phone=spec.phone,
-        email=spec.email,
-        source=source,
-        source_raw=source_raw,
-        sources=[source],
-        utm=spec.utm,
-        budget_aed=spec.budget_aed,
-        bedrooms=spec.bedrooms,
-        area=spec.area,
-        handover_horizon=spec.handover_horizon,
-        status=spec.status or "new",
-        assigned_to=spec.assigned_to,
-        do_not_contact=_dnc(None, spec.do_not_contact),
-        created_at=at,
-        updated_at=at,
-    )
-    _rescore(lead)
-    try:
-        async with in_transaction():  # a savepoint when called inside a request transaction
-            await lead.save(force_create=True)
-    except IntegrityError:
+    values: dict[str, Any] = {
+        "id": new_id("lead", at),
+        "tenant_id": scope.tenant_id,
+        "environment": scope.environment,
+        "name": spec.name,
+        "phone": spec.phone,
+        "email": spec.email,
+        "source": source,
+        "source_raw": source_raw,
+        "sources": [source],
+        "utm": spec.utm,
+        "budget_aed": spec.budget_aed,
+        "bedrooms": spec.bedrooms,
+        "area": spec.area,
+        "handover_horizon": spec.handover_horizon,
+        "status": spec.status or "new",
+        "assigned_to": spec.assigned_to,
+        "do_not_contact": _dnc(None, spec.do_not_contact),
+        "created_at": at,
+        "updated_at": at,
+    }
+    values["score"], values["score_factors"] = score(_facts_of(values))
+    lead = await lead_sql.insert(values=values)
+    if lead is None:
         # A concurrent request inserted the same phone or e-mail first: merge into it.
-        existing = await _find_duplicate(scope, spec.phone, spec.email)
-        if existing is None:
-            raise
+        existing = await lead_sql.find_duplicate(scope=scope, phone=spec.phone, email=spec.email)
+        if existing is None:  # the conflict was not on phone or e-mail: surface it
+            raise IntegrityError("lead insert conflicted on neither phone nor email")
         return await _merge(scope, existing, spec), False
     await audit.record(scope=scope, action="lead.created", object_id=lead.id)
     await events.emit(scope=scope, type="lead.created", obj=present_lead(lead))
     return lead, True
+
+
+def _facts_of(values: dict[str, Any]) -> LeadFacts:
+    return LeadFacts(
+        phone=values["phone"],
+        email=values["email"],
+        source=values["source"],
+        budget_aed=values["budget_aed"],
+        bedrooms=values["bedrooms"],
+        area=values["area"],
+        handover_horizon=values["handover_horizon"],
+        status=values["status"],
+    )
 
 
 async def get_lead(*, scope: Scope, lead_id: str, lock: bool = False) -> Lead:
@@ -262,23 +262,51 @@ async def list_leads(
     cursor: str | None = None,
 ) -> Page[LeadRecord]:
     """Newest first, filtered; the cursor is bound to this tenant, environment and filter set."""
-    spec = parse(
-        LeadQuery,
-        {
-            k: v
-            for k, v in {
-                "source": source,
-                "score_min": score_min,
-                "created_after": created_after,
-                "assigned_to": assigned_to,
-                "status": status,
-                "limit": limit,
-                "cursor": cursor,
-            }.items()
-            if v is not None
-        },
-        root="",
-    )
+    query = {
+        "source": source,
+        "score_min": score_min,
+        "created_after": created_after,
+        "assigned_to": assigned_to,
+        "status": status,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    rows, size, bound = await _page_rows(scope, query)
+    return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
+
+
+async def list_lead_bodies(
+    *,
+    scope: Scope,
+    source: str | None = None,
+    score_min: int | None = None,
+    created_after: datetime | None = None,
+    assigned_to: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """list_leads, each lead already in its public shape (no record built per row)."""
+    query = {
+        "source": source,
+        "score_min": score_min,
+        "created_after": created_after,
+        "assigned_to": assigned_to,
+        "status": status,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    rows, size, bound = await _page_rows(scope, query)
+    items = [lead_sql.present_row(row) for row in rows[:size]]
+    more = len(rows) > size
+    cursor = signer().issue(items[-1]["id"], bound) if more else None
+    return Page(items=items, next_cursor=cursor, has_more=more, limit=size, binding=bound)
+
+
+async def _page_rows(
+    scope: Scope, query: dict[str, Any]
+) -> tuple[Sequence[dict[str, Any]], int, dict[str, Any]]:
+    spec = parse(LeadQuery, {k: v for k, v in query.items() if v is not None}, root="")
     size = check_limit(spec.limit)
     source = normalise.normalise_source(spec.source)[0] if spec.source is not None else None
     filters: dict[str, Any] = {
@@ -289,19 +317,13 @@ async def list_leads(
         "created_after": clock.isoformat(spec.created_after) if spec.created_after else None,
     }
     bound = binding(scope, "leads", filters)
-    query = _scoped(scope)
-    if source is not None:
-        query = query.filter(source=source)
-    if spec.score_min is not None:
-        query = query.filter(score__gte=spec.score_min)
-    if spec.created_after is not None:
-        query = query.filter(created_at__gt=spec.created_after)
-    if spec.assigned_to is not None:
-        query = query.filter(assigned_to=spec.assigned_to)
-    if spec.status is not None:
-        query = query.filter(status=spec.status)
-    rows = await fetch_dicts(keyset(query, binding=bound, limit=size, cursor=spec.cursor))
-    return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
+    before = signer().read(spec.cursor, bound) if spec.cursor else None
+    rows = await lead_sql.page_rows(
+        scope=scope,
+        filters={**filters, "created_after": spec.created_after, "before": before},
+        limit=size + 1,
+    )
+    return rows, size, bound
 
 
 def present_lead(lead: Lead | LeadRecord) -> dict[str, Any]:
