@@ -86,7 +86,33 @@ def _leaf(leaf_type: Any, value: Any) -> Any:
     return _GENERAL if coerced is Undefined or coerced is None else coerced
 
 
+_Leaf = tuple[str, str, Any, bool]  # response name, attribute, leaf type, non-null
+
+
+def _leaf_plan(parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list[_Leaf] | None:
+    """The selection as plain leaves (no arguments, no lists), or None when any field is not."""
+    plan: list[_Leaf] = []
+    for name, details in grouped.items():
+        node = details[0].node
+        shape = None if node.arguments else _shape(parent_type, node.name.value)
+        if shape is None or shape.is_object or shape.is_list:
+            return None
+        plan.append((name, shape.attribute, shape.type_, shape.non_null))
+    return plan
+
+
 class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def _leaves(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
+        # Per execution: graphql-core memoises each sub-selection's GroupedFieldSet for the
+        # whole request (and keeps it alive), so its id is stable for every item of a list.
+        plans: dict[tuple[int, int], list[_Leaf] | None] | None = getattr(self, "_plans", None)
+        if plans is None:
+            plans = self._plans = {}
+        key = (id(parent_type), id(grouped))
+        if key not in plans:
+            plans[key] = _leaf_plan(parent_type, grouped)
+        return plans[key]
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -100,6 +126,23 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        leaves = self._leaves(parent_type, grouped_field_set)
+        if leaves is not None:
+            # An object of only plain leaves (a list's row): one loop, no Path, no per-field
+            # shape lookup; any value the general path must judge sends the whole object there.
+            row: dict[str, Any] = {}
+            for name, attribute, leaf_type, non_null in leaves:
+                value = getattr(source_value, attribute, Undefined)
+                if value is None and not non_null:
+                    row[name] = None
+                    continue
+                missing = value is None or value is Undefined
+                coerced = _GENERAL if missing else _leaf(leaf_type, value)
+                if coerced is _GENERAL:
+                    break
+                row[name] = coerced
+            else:
+                return row
         quick: dict[str, Any] = {}
         pending: list[str] = []
         rest: GroupedFieldSet = {}

@@ -19,6 +19,7 @@ from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.matches import MATCHES_FIELD
 from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
+from hadar.services import lead_models
 from hadar.services import leads as lead_service
 
 if TYPE_CHECKING:
@@ -55,8 +56,40 @@ LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")
 LeadUpdateInput = input_type(lead_service.LeadUpdate, "LeadUpdateInput", optional=True)
 
 
+_DoNotContact: Any = object_type(lead_models.DoNotContactOut)
+_ScoreFactor: Any = object_type(lead_models.ScoreFactorOut)
+
+
+def _nested(name: str, convert: Any) -> property:
+    # Built on first read: a list view rarely selects them, and they are most of a lead's cost.
+    return property(lambda self: convert(self._body[name]))
+
+
+_LeadView: Any = type(
+    "LeadView",
+    (Lead,),
+    {
+        "do_not_contact": _nested("do_not_contact", _DoNotContact.from_dict),
+        "score_factors": _nested(
+            "score_factors", lambda factors: [_ScoreFactor.from_dict(f) for f in factors]
+        ),
+    },
+)
+_SCALARS = tuple(
+    name
+    for name in lead_service.LeadOut.model_fields
+    if name not in {"object", "do_not_contact", "score_factors"}
+)
+
+
 def lead_of(row: LeadRow | LeadRecord) -> Any:
-    return Lead.from_dict(lead_service.present_lead(row))  # type: ignore[attr-defined]
+    """The GraphQL Lead of a row: its scalars set at once, its nested objects on first read
+    (an instance of the Lead type, so execution treats it exactly as one)."""
+    body = lead_service.present_lead(row)
+    view = _LeadView.__new__(_LeadView)
+    view.__dict__.update({name: body[name] for name in _SCALARS})
+    view._body = body
+    return view
 
 
 @strawberry.type
