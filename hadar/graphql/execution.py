@@ -102,10 +102,12 @@ def _leaf_plan(parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list
 
 
 class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    _plans: dict[tuple[int, int], list[_Leaf] | None]
+
     def _leaves(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
         # Per execution: graphql-core memoises each sub-selection's GroupedFieldSet for the
         # whole request (and keeps it alive), so its id is stable for every item of a list.
-        plans: dict[tuple[int, int], list[_Leaf] | None] | None = getattr(self, "_plans", None)
+        plans = self.__dict__.get("_plans")
         if plans is None:
             plans = self._plans = {}
         key = (id(parent_type), id(grouped))
@@ -199,14 +201,17 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return _GENERAL
                 out.append(coerced)
             return out if shape.is_list else out[0]
+        grouped, defers, _forbidden = self.collect_subfields(shape.type_, details)
+
+        def run(at: Path, item: Any) -> AwaitableOrValue[dict[str, Any]]:
+            if defers:  # @defer: graphql-core's incremental delivery does the bookkeeping
+                return self.collect_and_execute_subfields(shape.type_, details, at, item, None)
+            # What execute_collected_subfields does without @defer, minus two calls an item.
+            return self.execute_fields(shape.type_, item, at, grouped, None)
+
         if not shape.is_list:
-            return self.collect_and_execute_subfields(shape.type_, details, path, value, None)
-        done: list[Any] = [
-            self.collect_and_execute_subfields(
-                shape.type_, details, Path(path, index, None), item, None
-            )
-            for index, item in enumerate(items)
-        ]
+            return run(path, value)
+        done: list[Any] = [run(Path(path, index, None), item) for index, item in enumerate(items)]
         waiting = [i for i, v in enumerate(done) if self.is_awaitable(v)]
         if not waiting:
             return done
