@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from hadar import clock
 from hadar.domain.leads import Lead
 from hadar.domain.scope import Scope
 from hadar.services import fastsql
@@ -95,8 +96,7 @@ def _stamp(value: Any) -> str:
             # SQLite's stored form of a UTC millisecond instant: 2026-05-15 08:42:11.103000+00:00
             return f"{value[:10]}T{value[11:23]}Z"
         value = datetime.fromisoformat(value)
-    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+    return clock.isoformat(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 _NO_DNC = {"whatsapp": False, "voice": False, "email": False}
