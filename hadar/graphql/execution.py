@@ -30,6 +30,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from hadar.graphql import presented
+
 _GENERAL = object()  # "take graphql-core's general path for this field"
 
 
@@ -103,6 +105,24 @@ def _leaf_plan(parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list
 
 class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
     _plans: dict[tuple[int, int], list[_Leaf] | None]
+    _walks: dict[tuple[int, int], presented.Compiled | None]
+
+    def _walk(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
+        walks = self.__dict__.get("_walks")
+        if walks is None:
+            walks = self._walks = {}
+        key = (id(parent_type), id(grouped))  # stable for the request, as in _leaves
+        if key not in walks:
+            walks[key] = presented.compile_selection(
+                parent_type, grouped, _shape, self._plain_subfields
+            )
+        return walks[key]
+
+    def _plain_subfields(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> GroupedFieldSet | None:
+        grouped, defers, _forbidden = self.collect_subfields(object_type, details)
+        return None if defers else grouped
 
     def _leaves(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
         # Per execution: graphql-core memoises each sub-selection's GroupedFieldSet for the
@@ -128,6 +148,13 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        body = getattr(source_value, presented.PRESENTED, None)
+        if isinstance(body, dict):
+            compiled = self._walk(parent_type, grouped_field_set)
+            if compiled is not None:
+                answer = presented.walk(compiled, body)
+                if answer is not presented.GENERAL:
+                    return answer  # type: ignore[no-any-return]
         leaves = self._leaves(parent_type, grouped_field_set)
         if leaves is not None:
             # An object of only plain leaves (a list's row): one loop, no Path, no per-field

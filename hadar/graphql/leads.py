@@ -17,6 +17,7 @@ from hadar.graphql.conversations import lead_conversations
 from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.matches import MATCHES_FIELD
+from hadar.graphql.presented import PRESENTED
 from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, mutation, query
 from hadar.services import lead_models
@@ -62,7 +63,7 @@ _ScoreFactor: Any = object_type(lead_models.ScoreFactorOut)
 
 def _nested(name: str, convert: Any) -> property:
     # Built on first read: a list view rarely selects them, and they are most of a lead's cost.
-    return property(lambda self: convert(self._body[name]))
+    return property(lambda self: convert(getattr(self, PRESENTED)[name]))
 
 
 _LeadView: Any = type(
@@ -88,7 +89,7 @@ def lead_of(row: LeadRow | LeadRecord) -> Any:
     body = lead_service.present_lead(row)
     view = _LeadView.__new__(_LeadView)
     view.__dict__.update({name: body[name] for name in _SCALARS})
-    view._body = body
+    setattr(view, PRESENTED, body)  # execution answers plain selections from it directly
     return view
 
 

@@ -1,0 +1,123 @@
+"""Objects executed straight from their presented body.
+
+A GraphQL object built from a presenter's dict (a lead of a list: hadar.graphql.leads) keeps
+that dict under PRESENTED. When every selected field of it is plain (a leaf, or a non-null
+object of plain fields, or a list of those: what the fast path would read with `getattr`),
+the answer is computed from the dict in one compiled walk: no nested GraphQL objects are built
+and no per-field execution machinery runs. The values are the very ones the object's fields
+hold (derive.object_type converts leaves with the identity), coerced by the same
+`coerce_output_value`; anything the walk cannot vouch for (a null where none is allowed, a
+failed coercion, a missing key) sends the object to the general path, so answers and errors
+are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLObjectType
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Undefined
+
+PRESENTED = "_presented"  # the attribute holding the presenter's dict
+GENERAL = object()  # "the walk cannot answer this object"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the response key
+    key: str  # the presented dict's key (the field's Python name)
+    leaf: Any  # the leaf type, or None for an object
+    non_null: bool
+    is_list: bool
+    items_non_null: bool
+    sub: Compiled | None  # the object's own compiled selection
+
+
+@dataclass(frozen=True)
+class Compiled:
+    fields: tuple[Field, ...]
+
+
+Shape = Any  # execution._Shape (attribute, type_, is_object, non_null, is_list, items_non_null)
+ShapeOf = Callable[[GraphQLObjectType, str], Shape | None]
+Subfields = Callable[[GraphQLObjectType, FieldDetailsList], GroupedFieldSet | None]
+
+
+def compile_selection(
+    parent: GraphQLObjectType, grouped: GroupedFieldSet, shape_of: ShapeOf, subfields: Subfields
+) -> Compiled | None:
+    """The selection as a walk over a presented dict, or None when any field is not plain."""
+    fields: list[Field] = []
+    for name, details in grouped.items():
+        node = details[0].node
+        shape = None if node.arguments else shape_of(parent, node.name.value)
+        if shape is None:
+            return None
+        sub = None
+        if shape.is_object:
+            nested = subfields(shape.type_, details)
+            sub = (
+                None
+                if nested is None
+                else compile_selection(shape.type_, nested, shape_of, subfields)
+            )
+            if sub is None:
+                return None
+        leaf = None if shape.is_object else shape.type_
+        fields.append(
+            Field(
+                name,
+                shape.attribute,
+                leaf,
+                shape.non_null,
+                shape.is_list,
+                shape.items_non_null,
+                sub,
+            )
+        )
+    return Compiled(tuple(fields))
+
+
+def _one(field: Field, value: Any) -> Any:
+    if field.sub is not None:
+        return walk(field.sub, value) if isinstance(value, dict) else GENERAL
+    coerced = field.leaf.coerce_output_value(value)
+    return GENERAL if coerced is Undefined or coerced is None else coerced
+
+
+def walk(compiled: Compiled, body: dict[str, Any]) -> Any:
+    """The answer for `body` under `compiled`, or GENERAL."""
+    out: dict[str, Any] = {}
+    for field in compiled.fields:
+        value = body.get(field.key, Undefined)
+        if value is Undefined:
+            return GENERAL
+        if value is None:
+            if field.non_null:
+                return GENERAL
+            out[field.name] = None
+            continue
+        if not field.is_list:
+            one = _one(field, value)
+            if one is GENERAL:
+                return GENERAL
+            out[field.name] = one
+            continue
+        if not isinstance(value, list):
+            return GENERAL
+        items: list[Any] = []
+        for item in value:
+            if item is None:
+                if field.items_non_null:
+                    return GENERAL
+                items.append(None)
+                continue
+            one = _one(field, item)
+            if one is GENERAL:
+                return GENERAL
+            items.append(one)
+        out[field.name] = items
+    return out
