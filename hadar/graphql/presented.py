@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLObjectType
+from graphql import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLObjectType, GraphQLString
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Undefined
 
+_INT32 = 2**31 - 1
+_SAME: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLInt: int, GraphQLBoolean: bool}
 PRESENTED = "_presented"  # the attribute holding the presenter's dict
 GENERAL = object()  # "the walk cannot answer this object"
 
@@ -34,6 +36,7 @@ class Field:
     is_list: bool
     items_non_null: bool
     sub: Compiled | None  # the object's own compiled selection
+    same: type | None = None  # a Python type the leaf answers unchanged (built-in scalars)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ def compile_selection(
                 shape.is_list,
                 shape.items_non_null,
                 sub,
+                _SAME.get(leaf) if leaf is not None else None,
             )
         )
     return Compiled(tuple(fields))
@@ -84,6 +88,12 @@ def compile_selection(
 def _one(field: Field, value: Any) -> Any:
     if field.sub is not None:
         return walk(field.sub, value) if isinstance(value, dict) else GENERAL
+    same = field.same
+    # What the built-in scalars' serialize returns for a value already of their Python type:
+    # the value itself (Int within 32 bits); anything else is coerced by graphql-core.
+    kind: Any = type(value)  # compared by identity: a bool is not taken for an Int
+    if same is not None and kind is same and (same is not int or -_INT32 - 1 <= value <= _INT32):
+        return value
     coerced = field.leaf.coerce_output_value(value)
     return GENERAL if coerced is Undefined or coerced is None else coerced
 
@@ -93,13 +103,13 @@ def walk(compiled: Compiled, body: dict[str, Any]) -> Any:
     out: dict[str, Any] = {}
     for field in compiled.fields:
         value = body.get(field.key, Undefined)
-        if value is Undefined:
-            return GENERAL
         if value is None:
             if field.non_null:
                 return GENERAL
             out[field.name] = None
             continue
+        if value is Undefined:
+            return GENERAL
         if not field.is_list:
             one = _one(field, value)
             if one is GENERAL:
