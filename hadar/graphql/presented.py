@@ -94,7 +94,10 @@ def _one(field: Field, value: Any) -> Any:
     kind: Any = type(value)  # compared by identity: a bool is not taken for an Int
     if same is not None and kind is same and (same is not int or -_INT32 - 1 <= value <= _INT32):
         return value
-    coerced = field.leaf.coerce_output_value(value)
+    try:
+        coerced = field.leaf.coerce_output_value(value)
+    except Exception:  # the general path raises it again, at the field's own path
+        return GENERAL
     return GENERAL if coerced is Undefined or coerced is None else coerced
 
 
