@@ -127,9 +127,6 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
     spec = parse(LeadCreate, data, root="lead")
     if spec.phone is None and spec.email is None:
         raise ValidationError("lead requires at least one of phone or email", field="lead.phone")
-    existing = await lead_sql.find_duplicate(scope=scope, phone=spec.phone, email=spec.email)
-    if existing is not None:
-        return await _merge(scope, existing, spec), False
     source, source_raw = _source_of(spec)
     at = clock.now()
     values: dict[str, Any] = {
@@ -154,9 +151,11 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
         "updated_at": at,
     }
     values["score"], values["score_factors"] = score(_facts_of(values))
+    # No lookup first: the unique (tenant, environment, phone|email) constraints are the
+    # duplicate test, so a new lead costs one statement and a duplicate one more.
     lead = await lead_sql.insert(values=values)
     if lead is None:
-        # A concurrent request inserted the same phone or e-mail first: merge into it.
+        # A lead with this phone or e-mail exists (or a concurrent request just made it).
         existing = await lead_sql.find_duplicate(scope=scope, phone=spec.phone, email=spec.email)
         if existing is None:  # the conflict was not on phone or e-mail: surface it
             raise IntegrityError("lead insert conflicted on neither phone nor email")
