@@ -42,6 +42,7 @@ class Field:
 @dataclass(frozen=True)
 class Compiled:
     fields: tuple[Field, ...]
+    run: Callable[[dict[str, Any]], Any]  # the generated walk (see _generate)
 
 
 Shape = Any  # execution._Shape (attribute, type_, is_object, non_null, is_list, items_non_null)
@@ -82,12 +83,12 @@ def compile_selection(
                 _SAME.get(leaf) if leaf is not None else None,
             )
         )
-    return Compiled(tuple(fields))
+    return build(tuple(fields))
 
 
 def _one(field: Field, value: Any) -> Any:
     if field.sub is not None:
-        return walk(field.sub, value) if isinstance(value, dict) else GENERAL
+        return field.sub.run(value) if isinstance(value, dict) else GENERAL
     same = field.same
     # What the built-in scalars' serialize returns for a value already of their Python type:
     # the value itself (Int within 32 bits); anything else is coerced by graphql-core.
@@ -101,36 +102,78 @@ def _one(field: Field, value: Any) -> Any:
     return GENERAL if coerced is Undefined or coerced is None else coerced
 
 
+def _value(field: Field, value: Any) -> Any:
+    """One field's answer for its presented `value`, or GENERAL."""
+    if value is Undefined:
+        return GENERAL
+    if value is None:
+        return GENERAL if field.non_null else None
+    if not field.is_list:
+        return _one(field, value)
+    if not isinstance(value, list):
+        return GENERAL
+    items: list[Any] = []
+    for item in value:
+        if item is None:
+            if field.items_non_null:
+                return GENERAL
+            items.append(None)
+            continue
+        one = _one(field, item)
+        if one is GENERAL:
+            return GENERAL
+        items.append(one)
+    return items
+
+
+_INLINE = {  # a leaf answered unchanged, tested inline: the common case, no call at all
+    str: "type({v}) is str",
+    bool: "type({v}) is bool",
+    int: "type({v}) is int and -2147483648 <= {v} <= 2147483647",
+}
+
+
+def _generate(fields: tuple[Field, ...]) -> Callable[[dict[str, Any]], Any]:
+    """A function answering a presented dict for these fields (or GENERAL), generated once per
+    selection and request: one dict lookup and one type test per plain leaf; every other case
+    goes through _value. Names and keys enter the source only as repr() literals."""
+    env: dict[str, Any] = {"GENERAL": GENERAL, "Undefined": Undefined, "slow": _value}
+    src = ["def run(body):", "    get = body.get"]
+    answer = []
+    for i, field in enumerate(fields):
+        v = f"v{i}"
+        env[f"f{i}"] = field
+        src.append(f"    {v} = get({field.key!r}, Undefined)")
+        plain = not field.is_list and field.sub is None and field.same in _INLINE
+        test = _INLINE[field.same].format(v=v) if plain and field.same else None
+        if not field.non_null:
+            test = f"{v} is None" + (f" or ({test})" if test else "")
+        src.append(f"    if not ({test}):" if test else "    if True:")
+        src.append(f"        {v} = slow(f{i}, {v})")
+        src.append(f"        if {v} is GENERAL:")
+        src.append("            return GENERAL")
+        answer.append(f"{field.name!r}: {v}")
+    src.append("    return {" + ", ".join(answer) + "}")
+    exec("\n".join(src), env)  # noqa: S102 - source built above from literals only
+    run: Callable[[dict[str, Any]], Any] = env["run"]
+    return run
+
+
+_built: dict[tuple[Field, ...], Compiled] = {}
+_MAX_BUILT = 1024  # distinct selections kept; beyond that, built afresh (no unbounded growth)
+
+
+def build(fields: tuple[Field, ...]) -> Compiled:
+    """The compiled selection of `fields`, its walk generated once per distinct selection
+    for the life of the process (equal selections of later requests reuse it)."""
+    compiled = _built.get(fields)
+    if compiled is None:
+        compiled = Compiled(fields, _generate(fields))
+        if len(_built) < _MAX_BUILT:
+            _built[fields] = compiled
+    return compiled
+
+
 def walk(compiled: Compiled, body: dict[str, Any]) -> Any:
     """The answer for `body` under `compiled`, or GENERAL."""
-    out: dict[str, Any] = {}
-    for field in compiled.fields:
-        value = body.get(field.key, Undefined)
-        if value is None:
-            if field.non_null:
-                return GENERAL
-            out[field.name] = None
-            continue
-        if value is Undefined:
-            return GENERAL
-        if not field.is_list:
-            one = _one(field, value)
-            if one is GENERAL:
-                return GENERAL
-            out[field.name] = one
-            continue
-        if not isinstance(value, list):
-            return GENERAL
-        items: list[Any] = []
-        for item in value:
-            if item is None:
-                if field.items_non_null:
-                    return GENERAL
-                items.append(None)
-                continue
-            one = _one(field, item)
-            if one is GENERAL:
-                return GENERAL
-            items.append(one)
-        out[field.name] = items
-    return out
+    return compiled.run(body)

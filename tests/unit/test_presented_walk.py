@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from graphql import GraphQLInt, GraphQLString
 
-from hadar.graphql.presented import GENERAL, Compiled, Field, walk
+from hadar.graphql.presented import GENERAL, Field, build, walk
 
-INNER = Compiled((Field("n", "n", GraphQLInt, True, False, False, None, int),))
-OUTER = Compiled(
+INNER = build((Field("n", "n", GraphQLInt, True, False, False, None, int),))
+OUTER = build(
     (
         Field("name", "name", GraphQLString, True, False, False, None, str),
         Field("nick", "nick", GraphQLString, False, False, False, None, str),
