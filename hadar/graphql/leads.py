@@ -93,6 +93,22 @@ def lead_of(row: LeadRow | LeadRecord) -> Any:
     return view
 
 
+def presented_connection(connection: Connection[Any]) -> Connection[Any]:
+    """`connection` with its whole presented body, so a plain selection of it (edges, nodes,
+    pageInfo; not `cursor`, a resolver) is answered in one walk (hadar.graphql.presented)."""
+    info = connection.page_info
+    body = {
+        "edges": [{"node": getattr(edge.node, PRESENTED)} for edge in connection.edges],
+        "page_info": {
+            "has_next_page": info.has_next_page,
+            "has_previous_page": info.has_previous_page,
+            "end_cursor": info.end_cursor,
+        },
+    }
+    setattr(connection, PRESENTED, body)
+    return connection
+
+
 @strawberry.type
 class CreateLeadPayload:
     lead: Lead
@@ -131,7 +147,7 @@ class Query:
             status=status,
         )
         context.loaders.prime_leads(page.items)
-        return Connection.of(page, lead_of, after=after)
+        return presented_connection(Connection.of(page, lead_of, after=after))
 
     @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")
     async def lead(self, info: Info[Context, None], id: strawberry.ID) -> Lead:
