@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -13,14 +12,16 @@ from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain import addresses
-from hadar.domain.rows import as_datetime, as_json, fetch_sql
 from hadar.domain.scope import Operation, Scope
-from hadar.domain.tenants import PLAN_LIMITS, ApiKey, Environment, Plan, Role, Tenant
-from hadar.errors import Forbidden, InvalidApiKey, NotFound, ValidationError
+from hadar.domain.tenants import ApiKey, Environment, Plan, Role, Tenant
+from hadar.errors import Forbidden, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
 from hadar.pagination import Page
 from hadar.platform import tokens
-from hadar.services import audit
+from hadar.services import audit, key_auth
+from hadar.services.key_auth import VerifiedKey as VerifiedKey  # re-exported
+from hadar.services.key_auth import authenticate as authenticate
+from hadar.services.key_auth import verify as verify
 from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
@@ -46,13 +47,6 @@ def _allow_list(value: list[str] | None) -> list[str] | None:
 EnvironmentName = Literal[tuple(e.value for e in Environment)]  # type: ignore[valid-type]
 RoleName = Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-@dataclass(frozen=True)
-class VerifiedKey:
-    scope: Scope
-    expires_at: datetime
-    epoch: int  # the tenant's key epoch when this was read (NULL reads as 0)
 
 
 @dataclass(frozen=True)
@@ -149,7 +143,7 @@ async def ensure_tenant(
     if changed:
         async with in_transaction():
             await tenant.save(update_fields=changed)
-            await _bump_epoch(tenant.id)  # new limits hold from the next request
+            await key_auth.bump_epoch(tenant_id=tenant.id)  # new limits hold from the next request
     return tenant
 
 
@@ -257,7 +251,7 @@ async def update_key(*, scope: Scope, key_id: str, data: Any) -> ApiKey:
     if "name" in given:
         key.name = spec.name
     await key.save(update_fields=[f for f in ("allowed_ips", "name") if f in given] or None)
-    await _bump_epoch(key.tenant_id)  # a new allow-list holds from the next request
+    await key_auth.bump_epoch(tenant_id=key.tenant_id)  # the new allow-list holds at once
     await audit.record(scope=scope, action="api_key.updated", object_id=key.id)
     return key
 
@@ -277,57 +271,10 @@ async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
         key.revoked_at = clock.now()
         async with in_transaction():  # the CLI revokes outside a request transaction
             await key.save(update_fields=["revoked_at"])
-            await _bump_epoch(key.tenant_id)
+            await key_auth.bump_epoch(tenant_id=key.tenant_id)
         if scope is not None:
             await audit.record(scope=scope, action="api_key.revoked", object_id=key.id)
     return key
-
-
-_AUTH_SQL = (
-    "SELECT k.id, k.tenant_id, k.environment, k.role, k.token_hash, k.expires_at, k.revoked_at,"
-    " k.allowed_ips, t.plan, t.rate_limit_override, t.key_epoch FROM api_keys k"
-    " JOIN tenants t ON t.id = k.tenant_id"
-    " WHERE k.token_hash = {}"
-)
-_BUMP_SQL = "UPDATE tenants SET key_epoch = COALESCE(key_epoch, 0) + 1 WHERE id = {}"
-
-
-async def _bump_epoch(tenant_id: str) -> None:
-    # In the transaction of the change itself: a cache that reads the epoch after this commit
-    # sees the change, and none can see the epoch without it (hadar.platform.keycache).
-    await fetch_sql(_BUMP_SQL, [tenant_id])
-
-
-async def authenticate(*, token: str, secret: str) -> Scope:
-    """The scope a well-formed token acts in; InvalidApiKey when unknown, revoked or expired."""
-    return (await verify(token=token, secret=secret)).scope
-
-
-async def verify(*, token: str, secret: str) -> VerifiedKey:
-    """authenticate(), with what a cache of the answer needs: the key's expiry and the
-    tenant's key epoch read in the same statement."""
-    digest = tokens.hash_token(token, secret)
-    # One hand-written indexed lookup; its answer may be cached only alongside the epoch.
-    rows = await fetch_sql(_AUTH_SQL, [digest])
-    key = rows[0] if rows else None
-    if key is None or not hmac.compare_digest(key["token_hash"], digest):
-        raise InvalidApiKey("the API key is not recognised")
-    if key["revoked_at"] is not None:
-        raise InvalidApiKey("the API key has been revoked")
-    if as_datetime(key["expires_at"]) <= clock.now():
-        raise InvalidApiKey("the API key has expired")
-    plan_limit = PLAN_LIMITS[Plan(key["plan"])]
-    scope = Scope(
-        tenant_id=key["tenant_id"],
-        environment=key["environment"],
-        role=key["role"],
-        key_id=key["id"],
-        rate_limit=key["rate_limit_override"] or plan_limit,
-        allowed_ips=tuple(as_json(key["allowed_ips"]) or ()),
-    )
-    return VerifiedKey(
-        scope=scope, expires_at=as_datetime(key["expires_at"]), epoch=key["key_epoch"] or 0
-    )
 
 
 def present_key(key: ApiKey, *, token: str | None = None, tenant_slug: str | None = None) -> dict:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -17,17 +15,19 @@ from hadar.domain.scope import Operation, Scope
 from hadar.domain.scoring import LeadFacts, score
 from hadar.errors import Conflict, ValidationError
 from hadar.ids import new_id
-from hadar.pagination import Page, check_limit, page_of, signer
 from hadar.services import audit, events, lead_sql
+from hadar.services.lead_lists import list_lead_bodies as list_lead_bodies  # re-exported
+from hadar.services.lead_lists import list_leads as list_leads
 from hadar.services.lead_models import (  # re-exported: the surfaces read the shapes here
     LEAD_EXAMPLE as LEAD_EXAMPLE,
 )
-from hadar.services.lead_models import DoNotContactIn, LeadCreate, LeadQuery, _LeadFields
+from hadar.services.lead_models import DoNotContactIn, LeadCreate, _LeadFields
 from hadar.services.lead_models import LeadDeletedOut as LeadDeletedOut
 from hadar.services.lead_models import LeadListOut as LeadListOut
 from hadar.services.lead_models import LeadOut as LeadOut
+from hadar.services.lead_models import LeadQuery as LeadQuery
 from hadar.services.lead_models import LeadUpdate as LeadUpdate
-from hadar.services.listing import binding, get_in_scope, scoped
+from hadar.services.listing import get_in_scope, scoped
 from hadar.services.validation import parse
 
 CREATE = Operation("leads.create", "leads", mutation=True)
@@ -247,82 +247,6 @@ async def delete_lead(*, scope: Scope, lead_id: str) -> str:
         raise Conflict(f"lead {lead_id} has invoices and cannot be deleted") from None
     await audit.record(scope=scope, action="lead.deleted", object_id=lead_id)
     return lead_id
-
-
-async def list_leads(
-    *,
-    scope: Scope,
-    source: str | None = None,
-    score_min: int | None = None,
-    created_after: datetime | None = None,
-    assigned_to: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> Page[LeadRecord]:
-    """Newest first, filtered; the cursor is bound to this tenant, environment and filter set."""
-    query = {
-        "source": source,
-        "score_min": score_min,
-        "created_after": created_after,
-        "assigned_to": assigned_to,
-        "status": status,
-        "limit": limit,
-        "cursor": cursor,
-    }
-    rows, size, bound = await _page_rows(scope, query)
-    return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
-
-
-async def list_lead_bodies(
-    *,
-    scope: Scope,
-    source: str | None = None,
-    score_min: int | None = None,
-    created_after: datetime | None = None,
-    assigned_to: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> Page[dict[str, Any]]:
-    """list_leads, each lead already in its public shape (no record built per row)."""
-    query = {
-        "source": source,
-        "score_min": score_min,
-        "created_after": created_after,
-        "assigned_to": assigned_to,
-        "status": status,
-        "limit": limit,
-        "cursor": cursor,
-    }
-    rows, size, bound = await _page_rows(scope, query)
-    items = [lead_sql.present_row(row) for row in rows[:size]]
-    more = len(rows) > size
-    cursor = signer().issue(items[-1]["id"], bound) if more else None
-    return Page(items=items, next_cursor=cursor, has_more=more, limit=size, binding=bound)
-
-
-async def _page_rows(
-    scope: Scope, query: dict[str, Any]
-) -> tuple[Sequence[dict[str, Any]], int, dict[str, Any]]:
-    spec = parse(LeadQuery, {k: v for k, v in query.items() if v is not None}, root="")
-    size = check_limit(spec.limit)
-    source = normalise.normalise_source(spec.source)[0] if spec.source is not None else None
-    filters: dict[str, Any] = {
-        "source": source,
-        "score_min": spec.score_min,
-        "assigned_to": spec.assigned_to,
-        "status": spec.status,
-        "created_after": clock.isoformat(spec.created_after) if spec.created_after else None,
-    }
-    bound = binding(scope, "leads", filters)
-    before = signer().read(spec.cursor, bound) if spec.cursor else None
-    rows = await lead_sql.page_rows(
-        scope=scope,
-        filters={**filters, "created_after": spec.created_after, "before": before},
-        limit=size + 1,
-    )
-    return rows, size, bound
 
 
 def present_lead(lead: Lead | LeadRecord) -> dict[str, Any]:
