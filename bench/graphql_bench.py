@@ -60,7 +60,7 @@ async def prepare(url: str, rows: int) -> str:
     await open_db(url)
     try:
         minted = await mint_bench_key(SECRET)
-        scope = await keys.authenticate(header=f"Bearer {minted.token}", secret=SECRET)
+        scope = await keys.authenticate(token=minted.token, secret=SECRET)
         for i in range(rows):
             await leads.create_lead(
                 scope=scope,

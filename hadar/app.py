@@ -31,6 +31,7 @@ from hadar.observability.sentry import configure_sentry, report_internal  # obse
 from hadar.openapi.pages import docs_routes
 from hadar.platform import maintenance
 from hadar.platform.guard import Guard
+from hadar.platform.keycache import KeyCache, SqliteEpochs
 from hadar.platform.runtime import Runtime
 from hadar.platform.store import MemoryStore, RedisStore, Store
 from hadar.platform.tracing import set_trace_id, trace_id_from
@@ -40,7 +41,7 @@ from hadar.rest.endpoint import anonymous, public
 from hadar.rest.envelope import data_body, error_body, json_response
 from hadar.rest.routes import api_routes
 from hadar.services import integrations, keys
-from hadar.settings import Settings
+from hadar.settings import Settings, sqlite_path
 from hadar.webhooks.runner import inprocess_worker
 
 log = logging.getLogger("hadar")
@@ -173,8 +174,15 @@ def create_app(
     registry.install(providers)
     store = build_store(settings)
 
+    async def verify(token: str) -> keys.VerifiedKey:
+        return await keys.verify(token=token, secret=settings.secret_key)
+
+    # Verified keys are remembered while their tenant's key epoch holds (SQLite files only).
+    database_file = sqlite_path(settings.database_url)
+    key_cache = KeyCache(verify, SqliteEpochs(database_file) if database_file else None)
+
     async def authenticate(token: str) -> Caller:
-        return await keys.authenticate(token=token, secret=settings.secret_key)
+        return await key_cache.authenticate(token)
 
     runtime = Runtime(
         settings=settings,
@@ -195,6 +203,7 @@ def create_app(
             finally:
                 await providers.aclose()
                 await store.aclose()
+                key_cache.close()
 
     routes = [
         Route("/healthz", public(healthz), methods=["GET"]),

@@ -28,8 +28,9 @@ def set_clock(fn: Callable[[], datetime] | None) -> None:
 
 def isoformat(value: datetime) -> str:
     """ISO 8601 UTC with milliseconds and Z: 2026-05-15T08:42:11.103Z."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds as we do; ~20x cheaper than strftime, which every
+    # presented row paid twice.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def as_utc(value: datetime) -> datetime:

@@ -40,7 +40,7 @@ async def _drop_trigger(apps: StateApps, schema_editor: BaseSchemaEditor) -> Non
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hadar", "0006_property_match_index")]
+    dependencies = [("hadar", "0007_tenant_key_epoch")]
 
     initial = False
 

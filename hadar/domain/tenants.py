@@ -39,6 +39,8 @@ class Tenant(Model):
     plan = fields.CharField(max_length=16, default=Plan.STARTER.value)
     rate_limit_override = fields.IntField(null=True)
     created_at = fields.DatetimeField()
+    # Bumped with every change to the tenant's keys or limits: cached keys check it (NULL = 0).
+    key_epoch = fields.BigIntField(null=True)
 
     class Meta:
         table = "tenants"

@@ -30,6 +30,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from hadar.graphql import presented
+
 _GENERAL = object()  # "take graphql-core's general path for this field"
 
 
@@ -86,7 +88,53 @@ def _leaf(leaf_type: Any, value: Any) -> Any:
     return _GENERAL if coerced is Undefined or coerced is None else coerced
 
 
+_Leaf = tuple[str, str, Any, bool]  # response name, attribute, leaf type, non-null
+
+
+def _leaf_plan(parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> list[_Leaf] | None:
+    """The selection as plain leaves (no arguments, no lists), or None when any field is not."""
+    plan: list[_Leaf] = []
+    for name, details in grouped.items():
+        node = details[0].node
+        shape = None if node.arguments else _shape(parent_type, node.name.value)
+        if shape is None or shape.is_object or shape.is_list:
+            return None
+        plan.append((name, shape.attribute, shape.type_, shape.non_null))
+    return plan
+
+
 class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    _plans: dict[tuple[int, int], list[_Leaf] | None]
+    _walks: dict[tuple[int, int], presented.Compiled | None]
+
+    def _walk(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
+        walks = self.__dict__.get("_walks")
+        if walks is None:
+            walks = self._walks = {}
+        key = (id(parent_type), id(grouped))  # stable for the request, as in _leaves
+        if key not in walks:
+            walks[key] = presented.compile_selection(
+                parent_type, grouped, _shape, self._plain_subfields
+            )
+        return walks[key]
+
+    def _plain_subfields(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> GroupedFieldSet | None:
+        grouped, defers, _forbidden = self.collect_subfields(object_type, details)
+        return None if defers else grouped
+
+    def _leaves(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
+        # Per execution: graphql-core memoises each sub-selection's GroupedFieldSet for the
+        # whole request (and keeps it alive), so its id is stable for every item of a list.
+        plans = self.__dict__.get("_plans")
+        if plans is None:
+            plans = self._plans = {}
+        key = (id(parent_type), id(grouped))
+        if key not in plans:
+            plans[key] = _leaf_plan(parent_type, grouped)
+        return plans[key]
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -100,6 +148,30 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        body = getattr(source_value, presented.PRESENTED, None)
+        if isinstance(body, dict):
+            compiled = self._walk(parent_type, grouped_field_set)
+            if compiled is not None:
+                answer = presented.walk(compiled, body)
+                if answer is not presented.GENERAL:
+                    return answer  # type: ignore[no-any-return]
+        leaves = self._leaves(parent_type, grouped_field_set)
+        if leaves is not None:
+            # An object of only plain leaves (a list's row): one loop, no Path, no per-field
+            # shape lookup; any value the general path must judge sends the whole object there.
+            row: dict[str, Any] = {}
+            for name, attribute, leaf_type, non_null in leaves:
+                value = getattr(source_value, attribute, Undefined)
+                if value is None and not non_null:
+                    row[name] = None
+                    continue
+                missing = value is None or value is Undefined
+                coerced = _GENERAL if missing else _leaf(leaf_type, value)
+                if coerced is _GENERAL:
+                    break
+                row[name] = coerced
+            else:
+                return row
         quick: dict[str, Any] = {}
         pending: list[str] = []
         rest: GroupedFieldSet = {}
@@ -156,14 +228,17 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return _GENERAL
                 out.append(coerced)
             return out if shape.is_list else out[0]
+        grouped, defers, _forbidden = self.collect_subfields(shape.type_, details)
+
+        def run(at: Path, item: Any) -> AwaitableOrValue[dict[str, Any]]:
+            if defers:  # @defer: graphql-core's incremental delivery does the bookkeeping
+                return self.collect_and_execute_subfields(shape.type_, details, at, item, None)
+            # What execute_collected_subfields does without @defer, minus two calls an item.
+            return self.execute_fields(shape.type_, item, at, grouped, None)
+
         if not shape.is_list:
-            return self.collect_and_execute_subfields(shape.type_, details, path, value, None)
-        done: list[Any] = [
-            self.collect_and_execute_subfields(
-                shape.type_, details, Path(path, index, None), item, None
-            )
-            for index, item in enumerate(items)
-        ]
+            return run(path, value)
+        done: list[Any] = [run(Path(path, index, None), item) for index, item in enumerate(items)]
         waiting = [i for i, v in enumerate(done) if self.is_awaitable(v)]
         if not waiting:
             return done

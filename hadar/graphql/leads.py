@@ -16,8 +16,10 @@ from hadar.graphql.conversations import lead_conversations
 from hadar.graphql.derive import as_body, input_type, object_type
 from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.matches import MATCHES_FIELD
+from hadar.graphql.presented import PRESENTED
 from hadar.graphql.scalars import DateTime
 from hadar.graphql.types import Connection, DeletedObject, Node, NodeKind, mutation, query
+from hadar.services import lead_models
 from hadar.services import leads as lead_service
 
 if TYPE_CHECKING:
@@ -55,8 +57,56 @@ LeadCreateInput = input_type(lead_service.LeadCreate, "LeadCreateInput")
 LeadUpdateInput = input_type(lead_service.LeadUpdate, "LeadUpdateInput", optional=True)
 
 
+_DoNotContact: Any = object_type(lead_models.DoNotContactOut)
+_ScoreFactor: Any = object_type(lead_models.ScoreFactorOut)
+
+
+def _nested(name: str, convert: Any) -> property:
+    # Built on first read: a list view rarely selects them, and they are most of a lead's cost.
+    return property(lambda self: convert(getattr(self, PRESENTED)[name]))
+
+
+_LeadView: Any = type(
+    "LeadView",
+    (Lead,),
+    {
+        "do_not_contact": _nested("do_not_contact", _DoNotContact.from_dict),
+        "score_factors": _nested(
+            "score_factors", lambda factors: [_ScoreFactor.from_dict(f) for f in factors]
+        ),
+    },
+)
+_SCALARS = tuple(
+    name
+    for name in lead_service.LeadOut.model_fields
+    if name not in {"object", "do_not_contact", "score_factors"}
+)
+
+
 def lead_of(row: LeadRow | LeadRecord) -> Any:
-    return Lead.from_dict(lead_service.present_lead(row))  # type: ignore[attr-defined]
+    """The GraphQL Lead of a row: its scalars set at once, its nested objects on first read
+    (an instance of the Lead type, so execution treats it exactly as one)."""
+    body = lead_service.present_lead(row)
+    view = _LeadView.__new__(_LeadView)
+    view.__dict__.update({name: body[name] for name in _SCALARS})
+    setattr(view, PRESENTED, body)  # execution answers plain selections from it directly
+    return view
+
+
+def presented_connection(connection: Connection[Any]) -> Connection[Any]:
+    """`connection` with its whole presented body, so a plain selection of it (edges, nodes,
+    pageInfo; not `cursor`, a resolver) is answered in one walk (hadar.graphql.presented)."""
+    info = connection.page_info
+    body = {
+        "edges": [{"node": getattr(edge.node, PRESENTED)} for edge in connection.edges],
+        "page_info": {
+            "has_next_page": info.has_next_page,
+            "has_previous_page": info.has_previous_page,
+            "end_cursor": info.end_cursor,
+        },
+    }
+    setattr(connection, PRESENTED, body)
+    return connection
 
 
 async def find_lead(context: Context, lead_id: str) -> Any:
@@ -105,7 +155,7 @@ class Query:
             status=status,
         )
         context.loaders.prime_by_id(page.items, LeadRow)
-        return Connection.of(page, lead_of, after=after)
+        return presented_connection(Connection.of(page, lead_of, after=after))
 
     @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")
     async def lead(self, info: Info[Context, None], id: strawberry.ID) -> Lead:

@@ -16,8 +16,10 @@ async def create(call: Call) -> tuple[int, Any]:
 
 
 async def list_(call: Call) -> tuple[int, Any]:
-    page = await leads.list_leads(scope=call.scope, **call.query.model_dump(exclude_none=True))
-    return 200, page_body(page, leads.present_lead)
+    page = await leads.list_lead_bodies(
+        scope=call.scope, **call.query.model_dump(exclude_none=True)
+    )
+    return 200, page_body(page, lambda body: body)
 
 
 async def retrieve(call: Call) -> tuple[int, Any]:

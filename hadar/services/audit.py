@@ -11,6 +11,7 @@ from hadar.domain.records import AUDIT_EVENTS, AuditEvent
 from hadar.domain.scope import Operation, Scope
 from hadar.ids import new_id
 from hadar.pagination import Page
+from hadar.services import fastsql
 from hadar.services.listing import filtered
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery
@@ -36,15 +37,19 @@ AuditEventListOut = list_of(AuditEventOut)
 async def record(*, scope: Scope, action: str, object_id: str | None) -> None:
     """Append who (key), what (action, object) and when for a mutation."""
     at = clock.now()
-    await AuditEvent.create(
-        id=new_id("aud", at),
-        tenant_id=scope.tenant_id,
-        environment=scope.environment,
-        key_id=scope.key_id,
-        action=action,
-        object_id=object_id,
-        trace_id=scope.trace_id,
-        created_at=at,
+    # One prepared INSERT (no model instance, no per-call query building): on every mutation.
+    await fastsql.insert(
+        AuditEvent,
+        {
+            "id": new_id("aud", at),
+            "tenant_id": scope.tenant_id,
+            "environment": scope.environment,
+            "key_id": scope.key_id,
+            "action": action,
+            "object_id": object_id,
+            "trace_id": scope.trace_id,
+            "created_at": at,
+        },
     )
 
 

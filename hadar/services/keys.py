@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import pydantic
+from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain import addresses
-from hadar.domain.rows import as_datetime, as_json, fetch_sql
 from hadar.domain.scope import Operation, Scope
-from hadar.domain.tenants import API_KEYS, PLAN_LIMITS, ApiKey, Environment, Plan, Role, Tenant
-from hadar.errors import Forbidden, InvalidApiKey, NotFound, ValidationError
+from hadar.domain.tenants import API_KEYS, ApiKey, Environment, Plan, Role, Tenant
+from hadar.errors import Forbidden, NotFound, ValidationError
 from hadar.ids import looks_like, new_id
 from hadar.pagination import Page
 from hadar.platform import tokens
-from hadar.services import audit
+from hadar.services import audit, key_auth
+from hadar.services.key_auth import VerifiedKey as VerifiedKey  # re-exported
+from hadar.services.key_auth import authenticate as authenticate
+from hadar.services.key_auth import verify as verify
 from hadar.services.listing import binding, get_in_scope, newest_first, scoped
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery, Strict, parse
@@ -139,7 +141,9 @@ async def ensure_tenant(
     if rate_limit is not None and tenant.rate_limit_override != rate_limit:
         tenant.rate_limit_override, changed = rate_limit, [*changed, "rate_limit_override"]
     if changed:
-        await tenant.save(update_fields=changed)
+        async with in_transaction():
+            await tenant.save(update_fields=changed)
+            await key_auth.bump_epoch(tenant_id=tenant.id)  # new limits hold from the next request
     return tenant
 
 
@@ -247,12 +251,14 @@ async def update_key(*, scope: Scope, key_id: str, data: Any) -> ApiKey:
     if "name" in given:
         key.name = spec.name
     await key.save(update_fields=[f for f in ("allowed_ips", "name") if f in given] or None)
+    await key_auth.bump_epoch(tenant_id=key.tenant_id)  # the new allow-list holds at once
     await audit.record(scope=scope, action="api_key.updated", object_id=key.id)
     return key
 
 
 async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
-    """Revoke at once; every instance refuses the key on its next request (no caching)."""
+    """Revoke at once; every instance refuses the key on its next request (its tenant's key
+    epoch changes in the same transaction, so no cached verification survives it)."""
     if scope is not None:
         scope.require_write(API_KEYS)
     query = ApiKey.filter(id=key_id)
@@ -263,42 +269,12 @@ async def revoke_key(*, key_id: str, scope: Scope | None = None) -> ApiKey:
         raise NotFound(f"api_key {key_id} does not exist")
     if key.revoked_at is None:
         key.revoked_at = clock.now()
-        await key.save(update_fields=["revoked_at"])
+        async with in_transaction():  # the CLI revokes outside a request transaction
+            await key.save(update_fields=["revoked_at"])
+            await key_auth.bump_epoch(tenant_id=key.tenant_id)
         if scope is not None:
             await audit.record(scope=scope, action="api_key.revoked", object_id=key.id)
     return key
-
-
-_AUTH_SQL = (
-    "SELECT k.id, k.tenant_id, k.environment, k.role, k.token_hash, k.expires_at, k.revoked_at,"
-    " k.allowed_ips, t.plan, t.rate_limit_override FROM api_keys k"
-    " JOIN tenants t ON t.id = k.tenant_id"
-    " WHERE k.token_hash = {}"
-)
-
-
-async def authenticate(*, token: str, secret: str) -> Scope:
-    """The scope a well-formed token acts in; InvalidApiKey when unknown, revoked or expired."""
-    digest = tokens.hash_token(token, secret)
-    # Every request reads the key afresh (no cache), so a revocation is seen at once by every
-    # instance; one hand-written indexed lookup keeps that cheap.
-    rows = await fetch_sql(_AUTH_SQL, [digest])
-    key = rows[0] if rows else None
-    if key is None or not hmac.compare_digest(key["token_hash"], digest):
-        raise InvalidApiKey("the API key is not recognised")
-    if key["revoked_at"] is not None:
-        raise InvalidApiKey("the API key has been revoked")
-    if as_datetime(key["expires_at"]) <= clock.now():
-        raise InvalidApiKey("the API key has expired")
-    plan_limit = PLAN_LIMITS[Plan(key["plan"])]
-    return Scope(
-        tenant_id=key["tenant_id"],
-        environment=key["environment"],
-        role=key["role"],
-        key_id=key["id"],
-        rate_limit=key["rate_limit_override"] or plan_limit,
-        allowed_ips=tuple(as_json(key["allowed_ips"]) or ()),
-    )
 
 
 def present_key(key: ApiKey, *, token: str | None = None, tenant_slug: str | None = None) -> dict:

@@ -254,6 +254,25 @@ async def test_merge_by_email(ws):
     assert await count(ws) == 1
 
 
+async def test_a_phone_match_wins_over_an_email_match(ws):
+    # One statement tries the insert; either unique constraint refusing it means a duplicate,
+    # and the lead sharing the phone is the one merged into, as before.
+    by_phone = await create(ws, phone=phone(), source="bayut")
+    e = email()
+    by_email = await create(ws, phone=phone(), email=e, source="website")
+    r = await ws.request(
+        "POST",
+        LEADS,
+        json={"name": "Both", "phone": by_phone["phone"], "email": e, "source": "dubizzle"},
+    )
+    assert r.status_code == 200, r.text
+    merged = r.json()["data"]
+    assert merged["id"] == by_phone["id"]
+    assert merged["email"] is None  # the e-mail stays with the lead that has it
+    assert (await get(ws, by_email["id"]))["sources"] == ["website"]
+    assert await count(ws) == 2
+
+
 async def test_merge_with_same_source_does_not_duplicate_it(ws):
     p = phone()
     first = await create(ws, phone=p, source="bayut")

@@ -1,0 +1,38 @@
+"""The compiled walk over a presented body answers exactly what graphql-core would, and hands
+anything it cannot vouch for back to the general path (which then reports the error)."""
+
+from __future__ import annotations
+
+from graphql import GraphQLInt, GraphQLString
+
+from hadar.graphql.presented import GENERAL, Field, build, walk
+
+INNER = build((Field("n", "n", GraphQLInt, True, False, False, None, int),))
+OUTER = build(
+    (
+        Field("name", "name", GraphQLString, True, False, False, None, str),
+        Field("nick", "nick", GraphQLString, False, False, False, None, str),
+        Field("tags", "tags", GraphQLString, True, True, True, None, str),
+        Field("parts", "parts", None, True, True, True, INNER, None),
+    )
+)
+
+
+def test_a_plain_body_is_answered_in_response_names_and_order() -> None:
+    body = {"name": "Aisha", "nick": None, "tags": ["a", "b"], "parts": [{"n": 1}, {"n": 2}]}
+    assert walk(OUTER, body) == {
+        "name": "Aisha",
+        "nick": None,
+        "tags": ["a", "b"],
+        "parts": [{"n": 1}, {"n": 2}],
+    }
+
+
+def test_values_the_general_path_must_judge_are_handed_back() -> None:
+    good = {"name": "A", "nick": None, "tags": [], "parts": []}
+    assert walk(OUTER, {**good, "name": None}) is GENERAL  # null where none is allowed
+    assert walk(OUTER, {**good, "tags": ["a", None]}) is GENERAL  # null list item
+    assert walk(OUTER, {**good, "parts": [{"n": 2**31}]}) is GENERAL  # Int out of range
+    assert walk(OUTER, {**good, "parts": [{"n": True}]}) == {**good, "parts": [{"n": 1}]}
+    assert walk(OUTER, {k: v for k, v in good.items() if k != "tags"}) is GENERAL  # missing
+    assert walk(OUTER, {**good, "parts": ["not an object"]}) is GENERAL
