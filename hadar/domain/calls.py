@@ -75,6 +75,10 @@ class Call(Model):
         indexes = [
             Index(fields=("tenant_id", "environment", "id")),
             Index(fields=("tenant_id", "environment", "lead_id", "id")),
+            # The reconciliation sweep (call_reports.reconcile_stale) reads the oldest calls
+            # still without a report, across tenants, every minute: without this it scans
+            # every call ever made.
+            Index(fields=("report_received_at", "created_at")),
         ]
 
 
