@@ -43,27 +43,10 @@ async def list_leads(
     return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
 
 
-async def list_lead_bodies(
-    *,
-    scope: Scope,
-    source: str | None = None,
-    score_min: int | None = None,
-    created_after: datetime | None = None,
-    assigned_to: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> Page[dict[str, Any]]:
-    """list_leads, each lead already in its public shape (no record built per row)."""
-    query = {
-        "source": source,
-        "score_min": score_min,
-        "created_after": created_after,
-        "assigned_to": assigned_to,
-        "status": status,
-        "limit": limit,
-        "cursor": cursor,
-    }
+async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[dict[str, Any]]:
+    """list_leads (the same filters, checked by the same LeadQuery), each lead already in its
+    public shape (no record built per row)."""
+    query = given
     rows, size, bound = await _page_rows(scope, query)
     items = [lead_sql.present_row(row) for row in rows[:size]]
     more = len(rows) > size
