@@ -8,8 +8,8 @@ only the sandboxes exist: nothing can reach a provider by accident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from hadar.providers import sandbox
 from hadar.providers.ports import PaymentsPort, ProviderError, VoicePort, WhatsAppPort
@@ -55,6 +55,15 @@ def _refuse(provider: str) -> ProviderError:
     )
 
 
+P = TypeVar("P")
+
+
+def _sandbox(provider: str, make: Callable[[], P]) -> P:
+    if provider != sandbox.PROVIDER:
+        raise _refuse(provider)
+    return make()
+
+
 class SandboxOnly:
     """The factory before `install()`: sandboxes for test keys, a refusal for anything live."""
 
@@ -66,9 +75,7 @@ class SandboxOnly:
         credentials: Mapping[str, str],
         config: Mapping[str, Any],
     ) -> WhatsAppPort:
-        if provider != sandbox.PROVIDER:
-            raise _refuse(provider)
-        return sandbox.SandboxWhatsApp()
+        return _sandbox(provider, sandbox.SandboxWhatsApp)
 
     def voice(
         self,
@@ -78,9 +85,7 @@ class SandboxOnly:
         credentials: Mapping[str, str],
         config: Mapping[str, Any],
     ) -> VoicePort:
-        if provider != sandbox.PROVIDER:
-            raise _refuse(provider)
-        return sandbox.SandboxVoice()
+        return _sandbox(provider, sandbox.SandboxVoice)
 
     def payments(
         self,
@@ -90,9 +95,7 @@ class SandboxOnly:
         credentials: Mapping[str, str],
         config: Mapping[str, Any],
     ) -> PaymentsPort:
-        if provider != sandbox.PROVIDER:
-            raise _refuse(provider)
-        return sandbox.SandboxPayments()
+        return _sandbox(provider, sandbox.SandboxPayments)
 
 
 _factory: AdapterFactory = SandboxOnly()

@@ -9,18 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hadar.errors import HadarError, RateLimited
-from hadar.platform import pipeline
+from hadar.errors import HadarError
 from hadar.platform.runtime import Runtime
 from hadar.rest.endpoint import Call
 from hadar.rest.envelope import data_body, error_response, json_response
+from hadar.rest.inbound import meter_inbound, raw_body
 from hadar.rest.lists import page_body
 from hadar.rest.spec import RouteSpec
 from hadar.services import call_reports, calls
-
-# SPEC 9: providers send every tenant's traffic from a few addresses, so inbound is metered
-# per integration, not per client address.
-INBOUND_LIMIT = 10_000
 
 
 async def create(call: Call) -> tuple[int, Any]:
@@ -44,18 +40,10 @@ async def vapi_inbound(request: Request) -> Response:
     integration_id = request.path_params["integration_id"]
     headers: dict[str, str] = {}
     try:
-        verdict = await runtime.guard.meter(f"inbound:{integration_id}", INBOUND_LIMIT)
-        headers = verdict.headers()
-        if not verdict.allowed:
-            raise RateLimited(
-                f"more than {INBOUND_LIMIT} messages a minute for this integration; retry "
-                f"after {verdict.retry_after} s"
-            )
-        body = await pipeline.read_limited(
-            request.stream(),
-            request.headers.get("content-length"),
-            runtime.settings.max_body_bytes,
-        )
+        # SPEC 9: providers send every tenant's traffic from a few addresses, so inbound is
+        # metered per integration, not per client address.
+        headers = await meter_inbound(runtime, integration_id)
+        body = await raw_body(request, runtime)
         await call_reports.handle_vapi(
             integration_id=integration_id,
             secret=request.headers.get("x-vapi-secret"),

@@ -21,21 +21,32 @@ from hadar.services.provider_inbound import Receipt
 PER_INTEGRATION = 10_000  # inbound requests a minute for one integration (SPEC 9)
 
 
+async def meter_inbound(
+    runtime: Runtime, integration_id: str, *, fail_closed: bool = False
+) -> dict[str, str]:
+    """Count one provider POST against its integration's budget (every provider webhook:
+    WhatsApp, Vapi, Stripe); RateLimited past it, else the rate-limit headers to answer with."""
+    verdict = await runtime.guard.meter(
+        f"inbound:{integration_id}", PER_INTEGRATION, fail_closed=fail_closed
+    )
+    if not verdict.allowed:
+        raise RateLimited(
+            f"more than {PER_INTEGRATION} inbound requests a minute for this integration; "
+            f"retry after {verdict.retry_after} s",
+            headers=verdict.headers(),
+        )
+    return verdict.headers()
+
+
 def _meter(runtime: Runtime) -> provider_inbound.Meter:
     async def meter(integration_id: str) -> None:
-        verdict = await runtime.guard.meter(
-            f"inbound:{integration_id}", PER_INTEGRATION, fail_closed=False
-        )
-        if not verdict.allowed:
-            raise RateLimited(
-                f"more than {PER_INTEGRATION} inbound requests a minute for this integration",
-                headers=verdict.headers(),
-            )
+        await meter_inbound(runtime, integration_id)
 
     return meter
 
 
-async def _raw(request: Request, runtime: Runtime) -> bytes:
+async def raw_body(request: Request, runtime: Runtime) -> bytes:
+    """The provider's POST body as sent (signatures are over these bytes), within the limit."""
     return await pipeline.read_limited(
         request.stream(), request.headers.get("content-length"), runtime.settings.max_body_bytes
     )
@@ -64,7 +75,7 @@ async def meta_post(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     try:
         receipt = await provider_inbound.meta_webhook(
-            raw_body=await _raw(request, runtime),
+            raw_body=await raw_body(request, runtime),
             signature=request.headers.get("x-hub-signature-256"),
             app_secret=runtime.settings.meta_app_secret,
             meter=_meter(runtime),
@@ -80,7 +91,7 @@ async def ultramsg_post(request: Request) -> Response:
         receipt = await provider_inbound.ultramsg_webhook(
             integration_id=request.path_params["integration_id"],
             token=request.query_params.get("token"),
-            raw_body=await _raw(request, runtime),
+            raw_body=await raw_body(request, runtime),
             meter=_meter(runtime),
         )
     except HadarError as err:

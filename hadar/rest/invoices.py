@@ -12,12 +12,12 @@ from starlette.routing import Route
 from tortoise.transactions import in_transaction
 
 from hadar import observability
-from hadar.errors import HadarError, RateLimited
-from hadar.platform import pipeline
+from hadar.errors import HadarError
 from hadar.platform.runtime import Runtime
 from hadar.platform.tracing import current_trace_id
 from hadar.rest.endpoint import Call
 from hadar.rest.envelope import data_body, error_response, json_response
+from hadar.rest.inbound import meter_inbound, raw_body
 from hadar.rest.lists import page_body
 from hadar.rest.spec import RouteSpec
 from hadar.services import invoice_pdf, invoices, payments
@@ -81,20 +81,8 @@ async def stripe_inbound(request: Request) -> Response:
     integration_id = request.path_params["integration_id"]
     headers: dict[str, str] = {}
     try:
-        verdict = await runtime.guard.meter(
-            f"inbound:{integration_id}", payments.INBOUND_LIMIT, fail_closed=True
-        )
-        headers = verdict.headers()
-        if not verdict.allowed:
-            raise RateLimited(
-                f"more than {verdict.limit} webhooks a minute; retry after {verdict.retry_after} s",
-                headers=headers,
-            )
-        raw = await pipeline.read_limited(
-            request.stream(),
-            request.headers.get("content-length"),
-            runtime.settings.max_body_bytes,
-        )
+        headers = await meter_inbound(runtime, integration_id, fail_closed=True)
+        raw = await raw_body(request, runtime)
         async with in_transaction():
             result = await payments.receive_stripe_event(
                 integration_id=integration_id,

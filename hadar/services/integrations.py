@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 import pydantic
@@ -294,34 +295,31 @@ async def inbound_integration(*, integration_id: str, kind: str, token: str | No
     return row
 
 
-def whatsapp_port(*, scope: Scope, account: Connected) -> WhatsAppPort:
-    """The WhatsApp adapter of `account` (sandbox for test keys), behind its breaker."""
-    return registry.current().whatsapp(
+P = TypeVar("P")
+
+
+def _build(make: Callable[..., P], scope: Scope, account: Connected) -> P:
+    return make(
         tenant=scope.tenant_id,
         provider=account.provider,
         credentials=account.credentials,
         config=account.config,
     )
+
+
+def whatsapp_port(*, scope: Scope, account: Connected) -> WhatsAppPort:
+    """The WhatsApp adapter of `account` (sandbox for test keys), behind its breaker."""
+    return _build(registry.current().whatsapp, scope, account)
 
 
 def voice_port(*, scope: Scope, account: Connected) -> VoicePort:
     """The voice adapter of `account` (sandbox for test keys), behind its breaker."""
-    return registry.current().voice(
-        tenant=scope.tenant_id,
-        provider=account.provider,
-        credentials=account.credentials,
-        config=account.config,
-    )
+    return _build(registry.current().voice, scope, account)
 
 
 def payments_port(*, scope: Scope, account: Connected) -> PaymentsPort:
     """The payments adapter of `account` (sandbox for test keys), behind its breaker."""
-    return registry.current().payments(
-        tenant=scope.tenant_id,
-        provider=account.provider,
-        credentials=account.credentials,
-        config=account.config,
-    )
+    return _build(registry.current().payments, scope, account)
 
 
 _public = ["http://127.0.0.1:8000"]  # HADAR_PUBLIC_URL, installed by the bootstrap

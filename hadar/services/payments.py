@@ -48,7 +48,6 @@ from hadar.services.validation import Strict, parse
 
 log = logging.getLogger("hadar.payments")
 PAY = Operation("invoices.pay", INVOICES, mutation=True)
-INBOUND_LIMIT = 10_000  # Stripe posts per integration and minute (SPEC 9)
 
 
 class InvoicePay(Strict):
