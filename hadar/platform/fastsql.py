@@ -7,11 +7,14 @@ ORM's own column conversions (`to_db_value`), so what they write is exactly what
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.fields.base import Field
 from tortoise.models import Model
+from tortoise.validators import MaxLengthValidator
 
 
 def connection() -> Any:
@@ -35,8 +38,10 @@ def marks(count: int, *, postgres: bool, start: int = 1) -> list[str]:
 def _insert_sql(model: type[Model], postgres: bool, skip_conflicts: bool) -> tuple[str, tuple]:
     meta = model._meta
     columns = tuple(
-        name for name in meta.fields_db_projection if name in meta.fields_map
-    )  # field name == column name for every plain field we insert
+        name
+        for name in meta.fields_db_projection
+        if name in meta.fields_map and name not in meta.generated_db_fields
+    )  # field name == column name for every plain field we insert; generated ids are left out
     quoted = ", ".join(f'"{meta.fields_db_projection[c]}"' for c in columns)
     values = ", ".join(marks(len(columns), postgres=postgres))
     # Names come from the model definitions, never from a request.
@@ -46,9 +51,44 @@ def _insert_sql(model: type[Model], postgres: bool, skip_conflicts: bool) -> tup
     return sql, columns
 
 
-def _db_values(model: type[Model], columns: tuple, values: dict[str, Any]) -> list[Any]:
+Convert = Callable[[Any], Any]
+
+
+def _converter(model: type[Model], field: Field) -> Convert:
+    """`field.to_db_value` for one column, without its per-value dispatch where that is only
+    a type coercion and a length check (most columns): the same value, or the same error."""
+    plain = type(field).to_db_value is Field.to_db_value
+    checks = field.validators
+    if not plain or any(type(v) is not MaxLengthValidator for v in checks):
+        return partial(field.to_db_value, instance=model)
+    kind = field.field_type
+    limit = min((getattr(v, "max_length", 0) for v in checks), default=None)
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            if checks and not field.null:
+                field.validate(value)  # Tortoise's error for a missing value
+            return None
+        if type(value) is not kind and not isinstance(value, kind):
+            value = kind(value)
+        if limit is not None and len(value) > limit:
+            field.validate(value)  # Tortoise's error, naming the field
+        return value
+
+    return convert
+
+
+@cache
+def _converters(model: type[Model], columns: tuple) -> tuple[Convert, ...]:
     fields_map = model._meta.fields_map
-    return [fields_map[c].to_db_value(values.get(c), model) for c in columns]
+    return tuple(_converter(model, fields_map[c]) for c in columns)
+
+
+def _db_values(model: type[Model], columns: tuple, values: dict[str, Any]) -> list[Any]:
+    get = values.get
+    return [
+        convert(get(c)) for c, convert in zip(columns, _converters(model, columns), strict=True)
+    ]
 
 
 async def insert(model: type[Model], values: dict[str, Any]) -> None:

@@ -9,14 +9,16 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hadar import clock
 from hadar.domain.records import IdempotencyRecord
+from hadar.domain.rows import as_datetime, fetch_sql
 from hadar.domain.scope import Scope
 from hadar.errors import Conflict, HadarError, ValidationError
+from hadar.platform import fastsql
 from hadar.platform.guard import Guard
 
 TTL = timedelta(hours=24)
@@ -54,38 +56,48 @@ def fingerprint(method: str, path: str, canonical_body: bytes) -> str:
     ).hexdigest()
 
 
-async def _lookup(scope: Scope, key: str) -> IdempotencyRecord | None:
-    record = await IdempotencyRecord.filter(
-        tenant_id=scope.tenant_id, environment=scope.environment, key=key
-    ).first()
-    if record is not None and record.expires_at <= clock.now():
-        await record.delete()
+_LOOKUP = (
+    "SELECT id, method, path, request_hash, status, body, expires_at FROM idempotency_records"
+    " WHERE tenant_id = {} AND environment = {} AND key = {}"
+)
+_FORGET = "DELETE FROM idempotency_records WHERE id = {}"
+
+
+async def _lookup(scope: Scope, key: str) -> dict[str, Any] | None:
+    rows = await fetch_sql(_LOOKUP, [scope.tenant_id, scope.environment, key])
+    record = rows[0] if rows else None
+    if record is not None and as_datetime(record["expires_at"]) <= clock.now():
+        await fetch_sql(_FORGET, [record["id"]])
         return None
     return record
 
 
-def _replay(record: IdempotencyRecord, method: str, path: str, digest: str) -> Outcome:
-    if record.method != method or record.path != path or record.request_hash != digest:
+def _replay(record: dict[str, Any], method: str, path: str, digest: str) -> Outcome:
+    if (record["method"], record["path"], record["request_hash"]) != (method, path, digest):
         raise Conflict(
             "Idempotency-Key was already used with a different method, path or body",
             field="Idempotency-Key",
         )
-    return Outcome(record.status, bytes(record.body), replayed=True)
+    return Outcome(record["status"], bytes(record["body"]), replayed=True)
 
 
-async def _save(scope: Scope, key: str, method: str, path: str, digest: str, out: Outcome) -> None:
+async def _save(scope: Scope, key: str, method: str, path: str, digest: str, out: Outcome) -> bool:
+    """Store the answer under the key in one statement; False when the key is taken."""
     at = clock.now()
-    await IdempotencyRecord.create(
-        tenant_id=scope.tenant_id,
-        environment=scope.environment,
-        key=key,
-        method=method,
-        path=path,
-        request_hash=digest,
-        status=out.status,
-        body=out.body if out.stored_body is None else out.stored_body,
-        created_at=at,
-        expires_at=at + TTL,
+    return await fastsql.insert_unless_conflict(
+        IdempotencyRecord,
+        {
+            "tenant_id": scope.tenant_id,
+            "environment": scope.environment,
+            "key": key,
+            "method": method,
+            "path": path,
+            "request_hash": digest,
+            "status": out.status,
+            "body": out.body if out.stored_body is None else out.stored_body,
+            "created_at": at,
+            "expires_at": at + TTL,
+        },
     )
 
 
@@ -153,15 +165,11 @@ async def _run_keeping(
 async def _save_or_busy(
     scope: Scope, key: str, method: str, path: str, digest: str, out: Outcome, busy: Conflict
 ) -> None:
-    # Only the key's own uniqueness means "another request stored this key first" (its lock
-    # was not visible to us); any other integrity error is the operation's own and surfaces.
-    try:
-        async with in_transaction():  # a savepoint inside the operation's transaction
-            await _save(scope, key, method, path, digest, out)
-    except IntegrityError:
-        if await _lookup(scope, key) is None:
-            raise
-        raise busy from None
+    # The key's uniqueness is the only conflict the insert tolerates (its id is generated):
+    # another request stored this key first, its lock not visible to us. ON CONFLICT DO
+    # NOTHING leaves the operation's transaction usable, so no savepoint is needed.
+    if not await _save(scope, key, method, path, digest, out):
+        raise busy
 
 
 async def purge_expired() -> int:

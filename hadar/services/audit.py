@@ -11,7 +11,7 @@ from hadar.domain.records import AUDIT_EVENTS, AuditEvent
 from hadar.domain.scope import Operation, Scope
 from hadar.ids import new_id
 from hadar.pagination import Page
-from hadar.services import fastsql
+from hadar.platform import fastsql
 from hadar.services.listing import filtered
 from hadar.services.models import Out, Timestamp, id_of, list_of
 from hadar.services.validation import PageQuery

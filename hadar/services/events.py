@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from tortoise import Tortoise
 
 from hadar import clock
+from hadar.domain.rows import fetch_sql
 from hadar.domain.scope import Scope
-from hadar.domain.webhooks import ALL_EVENTS, EVENT_TYPES, Delivery, Event, WebhookEndpoint
+from hadar.domain.webhooks import ALL_EVENTS, EVENT_TYPES, Delivery, DeliveryStatus, Event
 from hadar.ids import new_id
+from hadar.platform import fastsql
 
 # PostgreSQL: the event and its deliveries in one statement (one round trip). The deliveries'
 # foreign key is checked at the end of the statement, when the event row exists.
@@ -36,39 +37,54 @@ _INSERT_PG = (
 )
 
 
+_SUBSCRIBERS = (
+    "SELECT id, events FROM webhook_endpoints"
+    " WHERE tenant_id = {} AND environment = {} AND enabled = {}"
+)
+
+
+def _wanted(rows: list[Any], type: str) -> list[str]:
+    out = []
+    for row in rows:
+        wanted = row[1]
+        if isinstance(wanted, (str, bytes)):
+            wanted = orjson.loads(wanted)
+        if ALL_EVENTS in wanted or type in wanted:
+            out.append(row[0])
+    return out
+
+
 async def subscribers(*, scope: Scope, type: str) -> list[str]:
     """Ids of the enabled endpoints of the caller's tenant and environment that want `type`."""
-    rows = await WebhookEndpoint.filter(
-        tenant_id=scope.tenant_id, environment=scope.environment, enabled=True
-    ).values_list("id", "events")
-    return [id for id, wanted in rows if ALL_EVENTS in wanted or type in wanted]
+    rows = await fetch_sql(_SUBSCRIBERS, [scope.tenant_id, scope.environment, True])
+    return _wanted([(r["id"], r["events"]) for r in rows], type)
 
 
-async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> Event | None:
+async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> None:
     """Record event `type` about `obj` (its public shape) and one delivery per endpoint of the
     tenant and environment that is enabled and subscribed to it, in the caller's transaction;
-    nothing (None) when no endpoint subscribes."""
+    nothing when no endpoint subscribes."""
     assert type in EVENT_TYPES, type
-    endpoints = await subscribers(scope=scope, type=type)
-    if not endpoints:
-        return None
     at = clock.now()
     event_id = new_id("evt", at)
     payload = orjson.dumps(
         {"id": event_id, "type": type, "created_at": clock.isoformat(at), "data": {"object": obj}}
     ).decode("utf-8")
-    event = Event(
-        id=event_id,
-        tenant_id=scope.tenant_id,
-        environment=scope.environment,
-        type=type,
-        payload=payload,
-        created_at=at,
-    )
+    event = {
+        "id": event_id,
+        "tenant_id": scope.tenant_id,
+        "environment": scope.environment,
+        "type": type,
+        "payload": payload,
+        "created_at": at,
+    }
+    endpoints = await subscribers(scope=scope, type=type)
+    if not endpoints:
+        return
     delivery_ids = [new_id("dlv", at) for _ in endpoints]
-    connection = Tortoise.get_connection("default")
-    if connection.capabilities.dialect == "postgres":
-        await connection.execute_query(
+    conn = fastsql.connection()
+    if fastsql.is_postgres(conn):
+        await conn.execute_query(
             _INSERT_PG,
             [
                 event_id,
@@ -81,21 +97,24 @@ async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> Event | None:
                 endpoints,
             ],
         )
-        return event
-    await event.save(force_create=True)
-    await Delivery.bulk_create(
-        [
-            Delivery(
-                id=delivery_id,
-                tenant_id=scope.tenant_id,
-                environment=scope.environment,
-                event_id=event_id,
-                endpoint_id=endpoint_id,
-                next_attempt_at=at,
-                created_at=at,
-                updated_at=at,
-            )
-            for delivery_id, endpoint_id in zip(delivery_ids, endpoints, strict=True)
-        ]
-    )
-    return event
+        return
+    await fastsql.insert(Event, event)
+    for delivery_id, endpoint_id in zip(delivery_ids, endpoints, strict=True):
+        await fastsql.insert(Delivery, _delivery(delivery_id, event, endpoint_id))
+
+
+def _delivery(delivery_id: str, event: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
+    at = event["created_at"]
+    return {
+        "id": delivery_id,
+        "tenant_id": event["tenant_id"],
+        "environment": event["environment"],
+        "event_id": event["id"],
+        "endpoint_id": endpoint_id,
+        "status": DeliveryStatus.PENDING.value,
+        "attempt_count": 0,
+        "failures": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+        "updated_at": at,
+    }

@@ -17,7 +17,7 @@ import orjson
 from hadar import clock
 from hadar.domain.leads import Lead
 from hadar.domain.scope import Scope
-from hadar.services import fastsql
+from hadar.platform import fastsql
 
 _DUPLICATE = (
     "SELECT * FROM leads WHERE tenant_id = {0} AND environment = {1}"
