@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 from hadar.domain import model_modules
 from hadar.settings import DEFAULT_DATABASE_URL, StartupError, require_directory, sqlite_path
@@ -24,7 +25,7 @@ MIGRATIONS = "hadar.migrations"
 def tortoise_config(database_url: str, *, migrations: str = MIGRATIONS) -> dict[str, Any]:
     """The Tortoise config for `database_url`: one app, `hadar`, migrated from `migrations/`."""
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             "hadar": {
                 "models": model_modules(),
@@ -35,6 +36,19 @@ def tortoise_config(database_url: str, *, migrations: str = MIGRATIONS) -> dict[
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+SQLITE_ENGINE = "hadar.platform.sqlite"  # Tortoise's client, sending fewer hand-offs
+
+
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """Tortoise's connection entry for `database_url`: SQLite on Hadar's engine, anything else
+    as Tortoise reads the URL."""
+    if not database_url.startswith("sqlite://"):
+        return database_url
+    config = expand_db_url(database_url)
+    config["engine"] = SQLITE_ENGINE
+    return config
 
 
 class DatabaseUnreachable(StartupError):
