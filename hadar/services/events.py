@@ -60,11 +60,14 @@ async def subscribers(*, scope: Scope, type: str) -> list[str]:
     return _wanted([(r["id"], r["events"]) for r in rows], type)
 
 
-async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> None:
+async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> str | None:
     """Record event `type` about `obj` (its public shape) and one delivery per endpoint of the
     tenant and environment that is enabled and subscribed to it, in the caller's transaction;
-    nothing when no endpoint subscribes."""
+    the event's id, or None (nothing written) when no endpoint subscribes."""
     assert type in EVENT_TYPES, type
+    endpoints = await subscribers(scope=scope, type=type)
+    if not endpoints:
+        return None
     at = clock.now()
     event_id = new_id("evt", at)
     payload = orjson.dumps(
@@ -78,9 +81,6 @@ async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> None:
         "payload": payload,
         "created_at": at,
     }
-    endpoints = await subscribers(scope=scope, type=type)
-    if not endpoints:
-        return
     delivery_ids = [new_id("dlv", at) for _ in endpoints]
     conn = fastsql.connection()
     if fastsql.is_postgres(conn):
@@ -97,10 +97,11 @@ async def emit(*, scope: Scope, type: str, obj: dict[str, Any]) -> None:
                 endpoints,
             ],
         )
-        return
+        return event_id
     await fastsql.insert(Event, event)
     for delivery_id, endpoint_id in zip(delivery_ids, endpoints, strict=True):
         await fastsql.insert(Delivery, _delivery(delivery_id, event, endpoint_id))
+    return event_id
 
 
 def _delivery(delivery_id: str, event: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
