@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 from hadar.domain import model_modules
 from hadar.settings import DEFAULT_DATABASE_URL, StartupError, require_directory, sqlite_path
@@ -24,7 +25,7 @@ MIGRATIONS = "hadar.migrations"
 def tortoise_config(database_url: str, *, migrations: str = MIGRATIONS) -> dict[str, Any]:
     """The Tortoise config for `database_url`: one app, `hadar`, migrated from `migrations/`."""
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "hadar": {
                 "models": model_modules(),
@@ -35,6 +36,28 @@ def tortoise_config(database_url: str, *, migrations: str = MIGRATIONS) -> dict[
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """The Tortoise connection for `database_url`: the URL itself, except on PostgreSQL, whose
+    pool is told not to send asyncpg's reset query on every release (_keep_session)."""
+    if not database_url.startswith(POSTGRES_SCHEMES):
+        return database_url
+    connection = expand_db_url(database_url)
+    connection["credentials"]["reset"] = _keep_session
+    return connection
+
+
+async def _keep_session(connection: Any) -> None:
+    """What asyncpg's pool does on release instead of `Connection.reset()`, whose query
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`) costs a round trip
+    each time Tortoise gives a connection back: after every statement outside a transaction.
+    Before calling this the pool still rolls back an open transaction and drops listeners
+    (`Connection._reset`). The rest undoes session state Hadar never leaves on a pooled
+    connection: no SET outside a transaction, no advisory locks, no cursors held past a
+    transaction, and LISTEN only on the webhook listener's own connection (webhooks/wakeup.py).
+    A connection that breaks this would leak its state to the next request, so keep it so."""
+    return None
 
 
 class DatabaseUnreachable(StartupError):

@@ -3,9 +3,9 @@
     bearer token -> key -> payload (read within the size limit, only once the key is known)
     -> plan (which declared operations, at what cost) -> meter (the whole cost, fail-closed by
     declaration; with Redis, a key remembered by this process is confirmed in that same round
-    trip, else read afresh and metered as the database says now) -> permit (every operation's role rule, before any replay) -> the service
-    inside the idempotency guard (storing exactly what the operations declare storable)
-    -> the outcome, with the trace id of the body it carries.
+    trip, else read afresh and metered as the database says now) -> permit (every operation's
+    role rule, before any replay) -> the service inside the idempotency guard (storing exactly
+    what the operations declare storable) -> the outcome, with the trace id of the body it carries.
 
 A surface supplies only its translations: how to read its payload, how to plan it, how to
 execute it and how to render an error. Every rule of admission, metering, idempotency and
