@@ -7,11 +7,12 @@ Measures, in one run and served the same way (uvicorn, one worker, loopback, wrk
   - a bare Starlette JSON endpoint, for scale.
 
     .venv/bin/python -m bench.core_bench [--rows 1000000] [--seconds 8] [--database-url URL]
-        [--workers N]
+        [--workers N] [--redis-url redis://127.0.0.1:6379/0]
 
 With --database-url postgres://user@host:port/db a fresh database is created beside `db`.
 --workers N serves both Hadar and the baseline with N uvicorn workers (the scale-out figure;
-on this 2-core machine wrk and the database share the same cores).
+on this 2-core machine wrk and the database share the same cores). --redis-url gives Hadar
+the shared store it runs with in production (rate limits, the cross-instance key cache).
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--database-url")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--redis-url", help="HADAR_REDIS_URL for Hadar (the baseline has none)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hadar-bench-"))
     if args.database_url:
@@ -172,6 +174,8 @@ def main() -> None:
         "BENCH_TENANT_ID": tenant_id,
         "PYTHONPATH": str(ROOT),
     }
+    if args.redis_url:
+        env["HADAR_REDIS_URL"] = args.redis_url
     hp, bp = free_port(), free_port()
     auth = {"Authorization": f"Bearer {token}"}
     lua = str(ROOT / "bench" / "post_lead.lua")

@@ -31,7 +31,7 @@ from hadar.observability.sentry import configure_sentry, report_internal  # obse
 from hadar.openapi.pages import docs_routes
 from hadar.platform import maintenance
 from hadar.platform.guard import Guard
-from hadar.platform.keycache import KeyCache, SqliteEpochs
+from hadar.platform.keycache import KeyCache, SharedKeyCache, SqliteEpochs
 from hadar.platform.runtime import Runtime
 from hadar.platform.store import MemoryStore, RedisStore, Store
 from hadar.platform.tracing import set_trace_id, trace_id_from
@@ -177,18 +177,19 @@ def create_app(
     async def verify(token: str) -> keys.VerifiedKey:
         return await keys.verify(token=token, secret=settings.secret_key)
 
-    # Verified keys are remembered while their tenant's key epoch holds (SQLite files only).
+    # Verified keys are remembered while their tenant's key epoch holds: the token in Redis
+    # when there is one (any database), else the SQLite file's (nothing cached on PostgreSQL).
+    guard = Guard(store, shared=settings.redis_url is not None)
     database_file = sqlite_path(settings.database_url)
-    key_cache = KeyCache(verify, SqliteEpochs(database_file) if database_file else None)
+    shared_keys = SharedKeyCache(verify, guard) if guard.shared else None
+    key_cache = KeyCache(
+        verify, SqliteEpochs(database_file) if database_file and not shared_keys else None
+    )
 
     async def authenticate(token: str) -> Caller:
         return await key_cache.authenticate(token)
 
-    runtime = Runtime(
-        settings=settings,
-        guard=Guard(store, shared=settings.redis_url is not None),
-        authenticate=authenticate,
-    )
+    runtime = Runtime(settings=settings, guard=guard, authenticate=authenticate, keys=shared_keys)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

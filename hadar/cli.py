@@ -23,12 +23,21 @@ from hadar.settings import ALL_COMMANDS, ENVIRONMENT, Settings, StartupError
 def _run(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
     async def main() -> Any:
         from hadar import pagination
+        from hadar.platform import epochs
+        from hadar.platform.guard import Guard
+        from hadar.platform.store import RedisStore
 
         pagination.configure(settings.secret_key)
         await open_db(settings.database_url)
+        # Key changes reach every server's key cache through the servers' Redis (the same
+        # HADAR_REDIS_URL), announced once the command's transaction has committed.
+        store = RedisStore(settings.redis_url) if settings.redis_url else None
         try:
-            return await work()
+            async with epochs.announcing(Guard(store, shared=True) if store else None):
+                return await work()
         finally:
+            if store is not None:
+                await store.aclose()
             await close_db()
 
     return asyncio.run(main())

@@ -42,13 +42,29 @@ SQLITE_ENGINE = "hadar.platform.sqlite"  # Tortoise's client, sending fewer hand
 
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
-    """Tortoise's connection entry for `database_url`: SQLite on Hadar's engine, anything else
-    as Tortoise reads the URL."""
-    if not database_url.startswith("sqlite://"):
-        return database_url
-    config = expand_db_url(database_url)
-    config["engine"] = SQLITE_ENGINE
-    return config
+    """Tortoise's connection entry for `database_url`: SQLite on Hadar's engine; PostgreSQL
+    with a pool told not to send asyncpg's reset query on every release (_keep_session)."""
+    if database_url.startswith("sqlite://"):
+        config = expand_db_url(database_url)
+        config["engine"] = SQLITE_ENGINE
+        return config
+    if database_url.startswith(POSTGRES_SCHEMES):
+        config = expand_db_url(database_url)
+        config["credentials"]["reset"] = _keep_session
+        return config
+    return database_url
+
+
+async def _keep_session(connection: Any) -> None:
+    """What asyncpg's pool does on release instead of `Connection.reset()`, whose query
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`) costs a round trip
+    each time Tortoise gives a connection back: after every statement outside a transaction.
+    Before calling this the pool still rolls back an open transaction and drops listeners
+    (`Connection._reset`). The rest undoes session state Hadar never leaves on a pooled
+    connection: no SET outside a transaction, no advisory locks, no cursors held past a
+    transaction, and LISTEN only on the webhook listener's own connection (webhooks/wakeup.py).
+    A connection that breaks this would leak its state to the next request, so keep it so."""
+    return None
 
 
 class DatabaseUnreachable(StartupError):

@@ -2,9 +2,10 @@
 
     bearer token -> key -> payload (read within the size limit, only once the key is known)
     -> plan (which declared operations, at what cost) -> meter (the whole cost, fail-closed by
-    declaration) -> permit (every operation's role rule, before any replay) -> the service
-    inside the idempotency guard (storing exactly what the operations declare storable)
-    -> the outcome, with the trace id of the body it carries.
+    declaration; with Redis, a key remembered by this process is confirmed in that same round
+    trip, else read afresh and metered as the database says now) -> permit (every operation's
+    role rule, before any replay) -> the service inside the idempotency guard (storing exactly
+    what the operations declare storable) -> the outcome, with the trace id of the body it carries.
 
 A surface supplies only its translations: how to read its payload, how to plan it, how to
 execute it and how to render an error. Every rule of admission, metering, idempotency and
@@ -33,8 +34,9 @@ from hadar.errors import (
     RateLimited,
     Unauthorized,
 )
-from hadar.platform import idempotency, tokens
+from hadar.platform import epochs, idempotency, tokens
 from hadar.platform.idempotency import Outcome
+from hadar.platform.keycache import Admission, rate_key
 from hadar.platform.payload import (  # re-exported: the surfaces read payloads through here
     MAX_JSON_DEPTH as MAX_JSON_DEPTH,
 )
@@ -176,21 +178,72 @@ def _headers_or_refuse(verdict: Any) -> dict[str, str]:
     return headers
 
 
-async def authenticate(runtime: Runtime, incoming: Incoming) -> Scope:
-    """The caller's scope; Unauthorized/InvalidApiKey, or Forbidden from an address outside the
-    key's allow-list (each metered by address), before anything else runs."""
+@dataclass
+class Caller:
+    """Who a request acts for: its scope and, with a shared key cache, how it was admitted."""
+
+    scope: Scope
+    token: str
+    admission: Admission | None = None
+
+
+def _check_address(incoming: Incoming, scope: Scope) -> None:
+    if not addresses.allowed(incoming.client, scope.allowed_ips):
+        raise Forbidden(f"this key does not accept requests from {incoming.client} (IP allow-list)")
+
+
+async def authenticate(runtime: Runtime, incoming: Incoming) -> Caller:
+    """The caller; Unauthorized/InvalidApiKey, or Forbidden from an address outside the key's
+    allow-list (each metered by address), before anything else runs. With a shared key cache
+    the scope may come from memory, confirmed when the request is metered."""
     try:
         token = tokens.parse_bearer(incoming.headers.get("authorization"))
-        scope = await runtime.authenticate(token)
-        if not addresses.allowed(incoming.client, scope.allowed_ips):
-            raise Forbidden(
-                f"this key does not accept requests from {incoming.client} (IP allow-list)"
-            )
+        admission: Admission | None = None
+        if runtime.keys is None:
+            scope = await runtime.authenticate(token)
+        else:
+            admission = await runtime.keys.admit(token)
+            if admission.epoch is not None and not addresses.allowed(
+                incoming.client, admission.scope.allowed_ips
+            ):  # a refusal is never answered from memory
+                admission = await runtime.keys.admit(token, afresh=True)
+            scope = admission.scope
+        _check_address(incoming, scope)
     except (Unauthorized, InvalidApiKey, Forbidden) as err:
         err.headers.update(await meter_anonymous(runtime, incoming.client))
         raise
     observability.annotate(incoming.asgi, tenant_id=scope.tenant_id, key_id=scope.key_id)
-    return dataclasses.replace(scope, trace_id=incoming.trace_id)
+    return Caller(dataclasses.replace(scope, trace_id=incoming.trace_id), token, admission)
+
+
+async def meter(
+    runtime: Runtime, incoming: Incoming, caller: Caller, planned: Plan
+) -> tuple[Scope, dict[str, str]]:
+    """Meter the whole cost of the request: the scope it acts in (read afresh when the one
+    remembered had changed, then refused like authenticate() when it no longer holds) and
+    the rate-limit headers; RateLimited when over budget."""
+    cost, fail_closed = max(1, planned.cost), planned.fail_closed
+    if caller.admission is None or runtime.keys is None:
+        verdict = await runtime.guard.meter(
+            rate_key(caller.scope), caller.scope.rate_limit, cost=cost, fail_closed=fail_closed
+        )
+        return _admitted(caller.scope, verdict)
+    try:
+        scope, verdict = await runtime.keys.meter(
+            caller.admission,
+            caller.token,
+            cost=cost,
+            fail_closed=fail_closed,
+            check=lambda fresh: _check_address(incoming, fresh),
+        )
+    except (InvalidApiKey, Forbidden) as err:
+        err.headers.update(await meter_anonymous(runtime, incoming.client))
+        raise
+    return _admitted(dataclasses.replace(scope, trace_id=incoming.trace_id), verdict)
+
+
+def _admitted(scope: Scope, verdict: Any) -> tuple[Scope, dict[str, str]]:
+    return scope, _headers_or_refuse(verdict)
 
 
 async def run(
@@ -205,20 +258,14 @@ async def run(
     """Carry one request through admission, metering, role checks and idempotency."""
     headers: dict[str, str] = {}
     try:
-        scope = await authenticate(runtime, incoming)
+        caller = await authenticate(runtime, incoming)
         unreadable: HadarError | None = None
         try:
             body = await payload()
         except HadarError as err:  # still metered (and told its budget) before it is refused
             body, unreadable = None, err
         planned = plan(body)
-        verdict = await runtime.guard.meter(
-            f"key:{scope.key_id}",
-            scope.rate_limit,
-            cost=max(1, planned.cost),
-            fail_closed=planned.fail_closed,
-        )
-        headers = _headers_or_refuse(verdict)
+        scope, headers = await meter(runtime, incoming, caller, planned)
         if unreadable is not None:
             raise unreadable
         if planned.error is not None:
@@ -263,17 +310,20 @@ async def _perform(
         outcome.stored_body = storable(outcome.body, hidden)
         return outcome
 
-    outcome = await idempotency.perform(
-        guard=runtime.guard,
-        scope=exchange.scope,
-        key=key,
-        method=incoming.method,
-        path=incoming.path,
-        canonical_body=canonical(exchange.payload),
-        run=run_once,
-        render_error=lambda err: _rendered(surface, err),
-        fail_closed=planned.fail_closed,
-    )
+    # Key changes inside are announced to every instance after the transaction commits and
+    # before the answer leaves (hadar.platform.epochs).
+    async with epochs.announcing(runtime.guard if runtime.guard.shared else None):
+        outcome = await idempotency.perform(
+            guard=runtime.guard,
+            scope=exchange.scope,
+            key=key,
+            method=incoming.method,
+            path=incoming.path,
+            canonical_body=canonical(exchange.payload),
+            run=run_once,
+            render_error=lambda err: _rendered(surface, err),
+            fail_closed=planned.fail_closed,
+        )
     if outcome.replayed:
         outcome.headers["Idempotent-Replayed"] = "true"
         stored_trace = surface.trace_of(outcome.body)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from hadar.domain.scope import Scope
 from hadar.platform.guard import Guard
+from hadar.platform.keycache import SharedKeyCache
 from hadar.settings import Settings
 
 Authenticator = Callable[[str], Awaitable[Scope]]
@@ -19,3 +20,6 @@ class Runtime:
     guard: Guard
     authenticate: Authenticator
     anon_limit: int = 1000
+    # With Redis: keys remembered per process, confirmed by the rate-limit round trip (the
+    # pipeline then admits and meters through it instead of `authenticate` and the guard).
+    keys: SharedKeyCache | None = None

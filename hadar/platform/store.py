@@ -3,6 +3,12 @@
 One small interface, two implementations: `MemoryStore` (one process, the embedded default)
 and `RedisStore` (every instance shares it). A Redis outage surfaces as StoreUnavailable so
 callers decide between failing closed and degrading to the local store.
+
+The store also keeps each tenant's key epoch token (hadar.platform.keycache): a random string
+replaced whenever the tenant's keys, limits or allow-lists change. `hit_current` checks it in
+the same round trip as the rate-limit decision and, when it is not the token a cached key was
+verified under, consumes nothing and answers the current token instead. A missing token
+(Redis restarted or flushed) is created afresh, so it never matches what a cache holds.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ WINDOW = 60.0  # seconds: limits are "requests a minute"
 # double has ~0.24 us resolution and a burst of `limit` additions drifts by up to limit ulps,
 # which a fixed 1e-9 s epsilon does not absorb (a growth key got 299 of its 300).
 SLACK = 0.01
+
+
+EPOCH_TTL = 86_400.0  # seconds an unchanged epoch token lives (a lapse only costs a re-verify)
+HELD_PREFIX = "~"  # a token while a change is in flight: nothing is cached under it
 
 
 class StoreUnavailable(Exception):
@@ -50,6 +60,23 @@ class Verdict:
         return out
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What the rate-limit script answered while checking a tenant's key epoch token."""
+
+    verdict: Verdict | None  # None: the token was not the expected one; nothing was consumed
+    epoch: str  # the token as the script saw it (created when it was missing)
+
+    @property
+    def held(self) -> bool:
+        """A change is committing: nothing may be remembered under this token."""
+        return self.epoch.startswith(HELD_PREFIX)
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(12)
+
+
 def _gcra(tat: float, now: float, limit: int, cost: int = 1) -> tuple[bool, float, Verdict]:
     """Generic cell rate algorithm: a smooth limit of `limit` per WINDOW with a full burst.
     A request costing `cost` units is admitted whole or refused whole."""
@@ -66,6 +93,11 @@ def _gcra(tat: float, now: float, limit: int, cost: int = 1) -> tuple[bool, floa
 
 class Store(Protocol):
     async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict: ...
+    async def hit_current(
+        self, key: str, limit: int, cost: int, *, tenant_id: str, expected: str
+    ) -> Checked: ...
+    async def hold_epoch(self, tenant_id: str, ttl: float) -> None: ...
+    async def replace_epoch(self, tenant_id: str) -> None: ...
     async def acquire(self, key: str, ttl: float) -> str | None: ...
     async def release(self, key: str, token: str) -> None: ...
     async def ping(self) -> None: ...
@@ -79,6 +111,7 @@ class MemoryStore:
         self._now = now  # injectable (tests drive the GCRA math without sleeping)
         self._tats: dict[str, float] = {}
         self._locks: dict[str, tuple[str, float]] = {}
+        self._epochs: dict[str, str] = {}
 
     async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict:
         now = self._now()
@@ -87,6 +120,20 @@ class MemoryStore:
         if len(self._tats) > 100_000:
             self._tats = {k: v for k, v in self._tats.items() if v > now}
         return verdict
+
+    async def hit_current(
+        self, key: str, limit: int, cost: int, *, tenant_id: str, expected: str
+    ) -> Checked:
+        epoch = self._epochs.setdefault(tenant_id, new_epoch())
+        if expected and epoch != expected:
+            return Checked(None, epoch)
+        return Checked(await self.hit(key, limit, cost), epoch)
+
+    async def hold_epoch(self, tenant_id: str, ttl: float) -> None:
+        self._epochs[tenant_id] = HELD_PREFIX + new_epoch()  # one process: no expiry needed
+
+    async def replace_epoch(self, tenant_id: str) -> None:
+        self._epochs[tenant_id] = new_epoch()
 
     async def acquire(self, key: str, ttl: float) -> str | None:
         now = self._now()
@@ -109,7 +156,19 @@ class MemoryStore:
         return None
 
 
+# KEYS[2], when given, is the tenant's epoch token (created from ARGV[6] when missing, e.g.
+# after a flush): unless ARGV[5] is empty or equal to it, nothing is consumed and {2, token} is
+# the answer; otherwise the verdict carries the token as its fourth element.
 _GCRA_LUA = """
+local epoch = false
+if KEYS[2] then
+  epoch = redis.call('GET', KEYS[2])
+  if not epoch then
+    epoch = ARGV[6]
+    redis.call('SET', KEYS[2], epoch, 'PX', ARGV[7])
+  end
+  if ARGV[5] ~= '' and epoch ~= ARGV[5] then return {2, epoch} end
+end
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -122,12 +181,12 @@ local tat = tonumber(redis.call('GET', key) or '0')
 if tat < now then tat = now end
 local new_tat = tat + interval * cost
 if new_tat - now > window + interval * slack then
-  return {0, string.format('%.17g', tat), string.format('%.17g', now)}
+  return {0, string.format('%.17g', tat), string.format('%.17g', now), epoch}
 end
 -- %.17g, not tostring(): tostring keeps 14 significant digits (0.1 ms at today's epoch)
 local ttl = math.ceil((new_tat - now) * 1000) + 1000
 redis.call('SET', key, string.format('%.17g', new_tat), 'PX', ttl)
-return {1, string.format('%.17g', new_tat), string.format('%.17g', now)}
+return {1, string.format('%.17g', new_tat), string.format('%.17g', now), epoch}
 """
 _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -156,9 +215,33 @@ class RedisStore:
             raise StoreUnavailable(str(exc)) from exc
 
     async def hit(self, key: str, limit: int, cost: int = 1) -> Verdict:
-        allowed, tat_s, now_s = await self._call(
+        answer = await self._call(
             lambda: self._gcra(keys=[f"hadar:rl:{key}"], args=[limit, WINDOW, SLACK, cost])
         )
+        return self._verdict(answer[:3], limit, cost)
+
+    async def hit_current(
+        self, key: str, limit: int, cost: int, *, tenant_id: str, expected: str
+    ) -> Checked:
+        keys = [f"hadar:rl:{key}", _epoch_key(tenant_id)]
+        args: list[str | int | float] = [limit, WINDOW, SLACK, cost, expected]
+        args += [new_epoch(), int(EPOCH_TTL * 1000)]
+        answer = await self._call(lambda: self._gcra(keys=keys, args=args))
+        if int(answer[0]) == 2:
+            return Checked(None, answer[1].decode())
+        return Checked(self._verdict(answer[:3], limit, cost), answer[3].decode())
+
+    async def hold_epoch(self, tenant_id: str, ttl: float) -> None:
+        held = HELD_PREFIX + new_epoch()
+        await self._call(lambda: self._redis.set(_epoch_key(tenant_id), held, px=int(ttl * 1000)))
+
+    async def replace_epoch(self, tenant_id: str) -> None:
+        fresh, ttl = new_epoch(), int(EPOCH_TTL * 1000)
+        await self._call(lambda: self._redis.set(_epoch_key(tenant_id), fresh, px=ttl))
+
+    @staticmethod
+    def _verdict(answer: list, limit: int, cost: int) -> Verdict:  # type: ignore[type-arg]
+        allowed, tat_s, now_s = answer
         tat, now = float(tat_s), float(now_s)
         if int(allowed) == 1:
             interval = WINDOW / limit
@@ -184,3 +267,7 @@ class RedisStore:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+def _epoch_key(tenant_id: str) -> str:
+    return f"hadar:epoch:{tenant_id}"

@@ -1,7 +1,9 @@
 """Authenticating a token, and the tenant's key epoch that lets a process cache the answer.
 
 Every change to a tenant's keys or limits calls bump_epoch in its own transaction; a cache
-(hadar.platform.keycache) may reuse a verification only while the epoch read with it holds.
+(hadar.platform.keycache) may reuse a verification only while the epoch read with it holds:
+the database's `tenants.key_epoch` on SQLite, the shared store's token with Redis
+(hadar.platform.epochs, replaced once the change commits).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from hadar.domain.rows import as_datetime, as_json, fetch_sql
 from hadar.domain.scope import Scope
 from hadar.domain.tenants import PLAN_LIMITS, Plan
 from hadar.errors import InvalidApiKey
-from hadar.platform import tokens
+from hadar.platform import epochs, tokens
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ async def bump_epoch(*, tenant_id: str) -> None:
     """Mark every cached verification of the tenant's keys stale (call inside the change's
     transaction: a cache reading the epoch after the commit sees the change with it)."""
     await fetch_sql(_BUMP_SQL, [tenant_id])
+    await epochs.changing(tenant_id)  # held now, replaced in Redis once the change commits
 
 
 async def authenticate(*, token: str, secret: str) -> Scope:

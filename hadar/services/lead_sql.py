@@ -77,11 +77,21 @@ async def page_rows(
     return list(await conn.execute_query_dict(sql, params))
 
 
+# PostgreSQL writes the two timestamps of a listed row in their public form itself (C, on the
+# database's side): formatting 50 datetimes a page in Python was half of presenting it. Both
+# truncate to milliseconds, as clock.isoformat does.
+_PG_STAMPS = "".join(
+    f", to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS {c}_text"
+    for c in ("created_at", "updated_at")
+)
+
+
 @cache
 def _listing_sql(where: str, postgres: bool, count: int) -> str:
     marks = fastsql.marks(count, postgres=postgres)
+    stamps = _PG_STAMPS if postgres else ""
     # `where` is built only from the fixed fragments of _LIST_FILTERS.
-    sql = f"SELECT * FROM leads WHERE {where} ORDER BY id DESC LIMIT {{}}"  # noqa: S608
+    sql = f"SELECT *{stamps} FROM leads WHERE {where} ORDER BY id DESC LIMIT {{}}"  # noqa: S608
     return sql.format(*marks)
 
 
@@ -123,6 +133,6 @@ def present_row(row: dict[str, Any]) -> dict[str, Any]:
         "do_not_contact": {**_NO_DNC, **(_json(row["do_not_contact"]) or {})},
         "score": row["score"],
         "score_factors": _json(row["score_factors"]),
-        "created_at": _stamp(row["created_at"]),
-        "updated_at": _stamp(row["updated_at"]),
+        "created_at": row.get("created_at_text") or _stamp(row["created_at"]),
+        "updated_at": row.get("updated_at_text") or _stamp(row["updated_at"]),
     }

@@ -1,0 +1,33 @@
+"""A listed lead shows its timestamps exactly as the lead itself does, whichever side formats
+them (PostgreSQL writes them in the listing query; hadar.services.lead_sql)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from hadar.domain.leads import Lead
+from tests.conftest import Workspace, lead_body
+
+LEADS = "/api/v1/leads"
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC),  # truncated, never rounded up
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 5, 15, 8, 42, 11, tzinfo=UTC),
+    ],
+)
+async def test_listed_timestamps_match_the_lead(ws: Workspace, at: datetime) -> None:
+    r = await ws.request("POST", LEADS, json=lead_body())
+    assert r.status_code == 201, r.text
+    lead_id = r.json()["data"]["id"]
+    await Lead.filter(id=lead_id).update(created_at=at, updated_at=at)
+    one = (await ws.request("GET", f"{LEADS}/{lead_id}")).json()["data"]
+    listed = (await ws.request("GET", f"{LEADS}?limit=100")).json()["data"]["items"]
+    [item] = [item for item in listed if item["id"] == lead_id]
+    assert item == one
+    assert one["created_at"] == at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
