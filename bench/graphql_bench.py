@@ -14,8 +14,11 @@ With `--baseline DIR` (a checkout of an older commit, e.g. `git archive OLD | ta
 a second server runs that code over the same database, and its REST list and all-fields query
 join the same interleaved rounds: before and after, measured side by side in one run.
 
+With --database-url postgres://user@host:port/db a fresh database is made beside `db` (and
+dropped at the end); SQLite in a temp directory otherwise.
+
     .venv/bin/python -m bench.graphql_bench [--rows 2000] [--seconds 8] [--rounds 3]
-        [--baseline DIR] [--out FILE]
+        [--baseline DIR] [--database-url URL] [--out FILE]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import logging
 import os
 import statistics
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ import httpx
 import orjson
 
 from bench.common import BIN, free_port, mint_bench_key, server, wrk
+from tests.dbutil import create_database, drop_database
 
 SECRET = "bench-secret-graphql-0123456789-abcdef"
 ALL_FIELDS = """id name phone email source sourceRaw sources utm budgetAed bedrooms area
@@ -149,11 +154,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=Path, default=None, help="an older checkout to compare")
+    parser.add_argument("--database-url")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hadar-gql-bench-"))
     url = f"sqlite://{tmp / 'bench.db'}"
+    if args.database_url:
+        url = f"{args.database_url.rpartition('/')[0]}/hadar_gqlbench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_database(url))
+    try:
+        _run(args, tmp, url)
+    finally:
+        asyncio.run(drop_database(url))
+
+
+def _run(args: argparse.Namespace, tmp: Path, url: str) -> None:
     token = asyncio.run(prepare(url, args.rows))
     bodies = {
         "graphql_leads_25_all_fields": orjson.dumps({"query": leads_query(ALL_FIELDS)}),
@@ -163,7 +179,12 @@ def main() -> None:
 
     env = {"HADAR_DATABASE_URL": url, "HADAR_SECRET_KEY": SECRET}
     auth = {"Authorization": f"Bearer {token}"}
-    results: dict[str, Any] = {"rows": args.rows, "seconds": args.seconds, "rounds": args.rounds}
+    results: dict[str, Any] = {
+        "database": url.split("://")[0],
+        "rows": args.rows,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+    }
     scripts = {name: lua_post(tmp / f"{name}.lua", body) for name, body in bodies.items()}
     targets: dict[str, tuple[str, str | None]] = {}
     with contextlib.ExitStack() as stack:
