@@ -62,6 +62,9 @@ class HadarSchema(strawberry.Schema):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.documents = Documents(self._schema, RULES)
+        # Kept documents skip the extensions, so only while they are the ones standing for
+        # what the kept document already did: an extension added later turns this off.
+        self.direct = all(isinstance(e, _STOOD_FOR) for e in self.get_extensions())
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -78,7 +81,7 @@ class HadarSchema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        prepared = self.documents.prepared(query)
+        prepared = self.documents.prepared(query) if self.direct else None
         name = operation_name
         if prepared is not None and name is None:
             # As Strawberry: the first operation's name when the caller names none.
@@ -130,6 +133,9 @@ def _operation_type(document: Any, name: str | None) -> OperationType | None:
         return get_operation_type(document, name)
     except RuntimeError:  # no such operation: Strawberry's path says so
         return None
+
+
+_STOOD_FOR = (HadarRules, ParserCache, ValidationCache)
 
 
 def _merged(kind: str) -> Any:

@@ -162,6 +162,10 @@ async def test_a_document_past_the_budget_is_refused_on_its_second_sending(ws: W
         assert "maximum operation depth" in r.json()["errors"][0]["message"]
 
 
+def test_kept_documents_run_directly_only_with_the_extensions_they_stand_for() -> None:
+    assert schema.direct  # HadarRules, ParserCache, ValidationCache: rules and caches only
+
+
 def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
     documents = Documents(schema._schema, tuple(specified_rules), maxsize=3)
     texts = [f"{{ a{i}: __typename }}" for i in range(5)]
