@@ -6,16 +6,32 @@ In one run, against one `hadar serve` (one uvicorn worker, loopback, wrk, bounde
   - POST /graphql { leads(first: 25) { id name … 8 fields } }  (what a list view asks for)
 and, in-process over the same database, SQL statements per request (target <= 4).
 
-    .venv/bin/python -m bench.graphql_bench [--rows 2000] [--seconds 8] [--out FILE]
+The machine is shared and its load moves during a run, so the three are measured in
+interleaved rounds (REST, all fields, list fields; again) and each figure is the median of its
+rounds, the ratio taken between medians; every round's figures and the load average are kept.
+
+With `--baseline DIR` (a checkout of an older commit, e.g. `git archive OLD | tar -x -C DIR`)
+a second server runs that code over the same database, and its REST list and all-fields query
+join the same interleaved rounds: before and after, measured side by side in one run.
+
+With --database-url postgres://user@host:port/db a fresh database is made beside `db` (and
+dropped at the end); SQLite in a temp directory otherwise.
+
+    .venv/bin/python -m bench.graphql_bench [--rows 2000] [--seconds 8] [--rounds 3]
+        [--baseline DIR] [--database-url URL] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import statistics
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +39,7 @@ import httpx
 import orjson
 
 from bench.common import BIN, free_port, mint_bench_key, server, wrk
+from tests.dbutil import create_database, drop_database
 
 SECRET = "bench-secret-graphql-0123456789-abcdef"
 ALL_FIELDS = """id name phone email source sourceRaw sources utm budgetAed bedrooms area
@@ -135,11 +152,24 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, default=None, help="an older checkout to compare")
+    parser.add_argument("--database-url")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hadar-gql-bench-"))
     url = f"sqlite://{tmp / 'bench.db'}"
+    if args.database_url:
+        url = f"{args.database_url.rpartition('/')[0]}/hadar_gqlbench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_database(url))
+    try:
+        _run(args, tmp, url)
+    finally:
+        asyncio.run(drop_database(url))
+
+
+def _run(args: argparse.Namespace, tmp: Path, url: str) -> None:
     token = asyncio.run(prepare(url, args.rows))
     bodies = {
         "graphql_leads_25_all_fields": orjson.dumps({"query": leads_query(ALL_FIELDS)}),
@@ -147,34 +177,56 @@ def main() -> None:
     }
     sql = asyncio.run(sql_per_request(url, token, bodies))
 
-    port = free_port()
     env = {"HADAR_DATABASE_URL": url, "HADAR_SECRET_KEY": SECRET}
-    base = f"http://127.0.0.1:{port}"
-    hadar = [str(BIN / "hadar"), "serve", "--port", str(port), "--no-worker"]
     auth = {"Authorization": f"Bearer {token}"}
-    results: dict[str, Any] = {"rows": args.rows, "seconds": args.seconds}
-    with server(hadar, env, f"{base}/healthz"):
-        scripts = {name: lua_post(tmp / f"{name}.lua", body) for name, body in bodies.items()}
-        wrk(f"{base}/api/v1/leads?limit=25", seconds=2, headers=auth)  # warm up
-        for script in scripts.values():
-            wrk(f"{base}/graphql", seconds=2, script=script, headers=auth)
-        results["rest_list_25"] = wrk(
-            f"{base}/api/v1/leads?limit=25",
-            seconds=args.seconds,
-            connections=args.connections,
-            headers=auth,
-        )
-        for name, script in scripts.items():
-            results[name] = wrk(
-                f"{base}/graphql",
-                seconds=args.seconds,
-                connections=args.connections,
-                script=script,
-                headers=auth,
-            )
-    rest_rps = results["rest_list_25"]["rps"]
-    for name in bodies:
-        results[name]["ratio_to_rest"] = round(results[name]["rps"] / rest_rps, 3)
+    results: dict[str, Any] = {
+        "database": url.split("://")[0],
+        "rows": args.rows,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+    }
+    scripts = {name: lua_post(tmp / f"{name}.lua", body) for name, body in bodies.items()}
+    targets: dict[str, tuple[str, str | None]] = {}
+    with contextlib.ExitStack() as stack:
+        for label, extra in (("", {}), ("baseline_", {"PYTHONPATH": str(args.baseline)})):
+            if label and args.baseline is None:
+                continue
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            hadar = [str(BIN / "hadar"), "serve", "--port", str(port), "--no-worker"]
+            stack.enter_context(server(hadar, {**env, **extra}, f"{base}/healthz"))
+            wrk(f"{base}/api/v1/leads?limit=25", seconds=2, headers=auth)  # warm up
+            for script in scripts.values():
+                wrk(f"{base}/graphql", seconds=2, script=script, headers=auth)
+            targets[f"{label}rest_list_25"] = (f"{base}/api/v1/leads?limit=25", None)
+            for name, script in scripts.items():
+                if not label or "all_fields" in name:
+                    targets[f"{label}{name}"] = (f"{base}/graphql", script)
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        results["load_before"] = os.getloadavg()
+        for _ in range(args.rounds):
+            for name, (target, script) in targets.items():
+                rounds[name].append(
+                    wrk(
+                        target,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        script=script,
+                        headers=auth,
+                    )
+                )
+        results["load_after"] = os.getloadavg()
+    for name, runs in rounds.items():
+        results[name] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        results[name]["rounds_rps"] = [run["rps"] for run in runs]
+    for name in targets:
+        if "graphql" not in name:
+            continue
+        rest = ("baseline_" if name.startswith("baseline_") else "") + "rest_list_25"
+        results[name]["ratio_to_rest"] = round(results[name]["rps"] / results[rest]["rps"], 3)
+        results[name]["round_ratios"] = [
+            round(g["rps"] / r["rps"], 3) for g, r in zip(rounds[name], rounds[rest], strict=True)
+        ]
     results["sql_per_request"] = sql
     results["targets"] = {"ratio_to_rest": ">= 0.60", "sql_per_request": "<= 4"}
     text = json.dumps(results, indent=2)

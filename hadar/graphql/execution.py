@@ -10,10 +10,15 @@ no field extensions) this executor computes what graphql-core would, without the
 Anything else, and any value that would be an error (a null where none is allowed, a failed
 coercion, an object of the wrong type), takes the general path, so results and errors are the
 same as the stock executor's.
+
+It also leaves no reference cycle behind: graphql-core's context keeps its own bound methods in
+`async_helpers`, so every request's context, loaders and rows stayed alive until the cyclic
+collector ran (0.2-0.3 ms of collection a request, none on the REST list).
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +31,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -107,11 +113,37 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
     _plans: dict[tuple[int, int], list[_Leaf] | None]
     _walks: dict[tuple[int, int], presented.Compiled | None]
 
+    def __init__(self, *args: Any, walks: dict[Any, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A kept document's walks (hadar.graphql.documents), shared by its executions.
+        self._kept_walks = walks
+        # The same helpers resolvers see in `info.async_helpers`, without the cycle: gathering
+        # needs no context, tracking reaches it weakly (it is alive while anything executes).
+        context = weakref.ref(self)
+
+        def track(values: Any) -> None:
+            alive = context()
+            if alive is not None:
+                alive.track_async_work(values)
+
+        self.async_helpers = GraphQLResolveInfoHelpers(gather=_gather, track=track)
+
     def _walk(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> Any:
-        walks = self.__dict__.get("_walks")
-        if walks is None:
-            walks = self._walks = {}
-        key = (id(parent_type), id(grouped))  # stable for the request, as in _leaves
+        kept = self._kept_walks
+        if kept is not None:
+            # The document has no directive, so these nodes (kept alive with it) always
+            # collect into the same selection: the walk compiled once serves every request.
+            key: Any = (
+                id(parent_type),
+                tuple(
+                    (name, *map(id, (d.node for d in details))) for name, details in grouped.items()
+                ),
+            )
+            walks = kept
+        else:
+            walks = self.__dict__.get("_walks") or {}
+            self._walks = walks
+            key = (id(parent_type), id(grouped))  # stable for the request, as in _leaves
         if key not in walks:
             walks[key] = presented.compile_selection(
                 parent_type, grouped, _shape, self._plain_subfields
@@ -250,6 +282,10 @@ class FastPathExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return done
 
         return settle()
+
+
+def _gather(values: Any) -> Any:
+    return gather_with_cancel(*values)  # what ExecutionContext.gather_async_work does
 
 
 def _is_instance(object_type: GraphQLObjectType, value: Any) -> bool:

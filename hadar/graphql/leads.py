@@ -18,7 +18,17 @@ from hadar.graphql.invoices import lead_invoices
 from hadar.graphql.matches import MATCHES_FIELD
 from hadar.graphql.presented import PRESENTED
 from hadar.graphql.scalars import DateTime
-from hadar.graphql.types import Connection, DeletedObject, Node, NodeKind, mutation, query
+from hadar.graphql.types import (
+    Connection,
+    DeletedObject,
+    Edge,
+    Node,
+    NodeKind,
+    PageInfo,
+    mutation,
+    query,
+)
+from hadar.pagination import Page
 from hadar.services import lead_models
 from hadar.services import leads as lead_service
 
@@ -86,27 +96,55 @@ _SCALARS = tuple(
 def lead_of(row: LeadRow | LeadRecord) -> Any:
     """The GraphQL Lead of a row: its scalars set at once, its nested objects on first read
     (an instance of the Lead type, so execution treats it exactly as one)."""
-    body = lead_service.present_lead(row)
+    return _view(lead_service.present_lead(row))
+
+
+def _view(body: dict[str, Any]) -> Any:
     view = _LeadView.__new__(_LeadView)
     view.__dict__.update({name: body[name] for name in _SCALARS})
     setattr(view, PRESENTED, body)  # execution answers plain selections from it directly
     return view
 
 
-def presented_connection(connection: Connection[Any]) -> Connection[Any]:
-    """`connection` with its whole presented body, so a plain selection of it (edges, nodes,
-    pageInfo; not `cursor`, a resolver) is answered in one walk (hadar.graphql.presented)."""
+def _edges(connection: Any) -> list[Edge[Any]]:
+    # Built on first read: a plain selection is answered from the presented body alone.
+    edges: list[Edge[Any]] | None = connection.__dict__.get("_edges")
+    if edges is None:
+        page = connection._page
+        edges = connection._edges = [
+            Edge(node=_view(body), page=page, item_id=row.id)
+            for row, body in zip(page.items, connection._bodies, strict=True)
+        ]
+    return edges
+
+
+# A Connection whose edges (and their Lead objects) exist only once something reads them.
+_LeadPage: Any = type("LeadPage", (Connection,), {"edges": property(_edges)})
+
+
+def presented_connection(page: Page[Any], *, after: str | None) -> Connection[Any]:
+    """The connection of a page of lead rows (Connection.of, with lead_of), holding its whole
+    presented body, so a plain selection of it (edges, nodes, pageInfo; not `cursor`, a
+    resolver) is answered in one walk (hadar.graphql.presented) without building its edges."""
+    bodies = [lead_service.present_lead(row) for row in page.items]
+    connection = _LeadPage.__new__(_LeadPage)
+    connection.page_info = PageInfo(
+        has_next_page=page.has_more,
+        has_previous_page=after is not None,
+        end_cursor=page.next_cursor,
+    )
+    connection._page, connection._bodies = page, bodies
     info = connection.page_info
-    body = {
-        "edges": [{"node": getattr(edge.node, PRESENTED)} for edge in connection.edges],
+    presented = {
+        "edges": [{"node": body} for body in bodies],
         "page_info": {
             "has_next_page": info.has_next_page,
             "has_previous_page": info.has_previous_page,
             "end_cursor": info.end_cursor,
         },
     }
-    setattr(connection, PRESENTED, body)
-    return connection
+    setattr(connection, PRESENTED, presented)
+    return connection  # type: ignore[no-any-return]
 
 
 async def find_lead(context: Context, lead_id: str) -> Any:
@@ -155,7 +193,7 @@ class Query:
             status=status,
         )
         context.loaders.prime_by_id(page.items, LeadRow)
-        return presented_connection(Connection.of(page, lead_of, after=after))
+        return presented_connection(page, after=after)
 
     @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")
     async def lead(self, info: Info[Context, None], id: strawberry.ID) -> Lead:

@@ -82,9 +82,12 @@ def planner(operations: Operations) -> Callable[[str, Any], Plan]:
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation that will run: the one named, else the only one, else the first when it
+    has a name (Strawberry then runs it); None when nothing runs (graphql-core refuses)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
-        return operations[0] if len(operations) == 1 else None
+        alone = len(operations) == 1
+        return operations[0] if alone or (operations and operations[0].name) else None
     return next((op for op in operations if op.name and op.name.value == name), None)
 
 

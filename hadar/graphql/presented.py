@@ -21,6 +21,8 @@ from graphql import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLObjectType, Gr
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Undefined
 
+from hadar.graphql.scalars import UNCHANGED
+
 _INT32 = 2**31 - 1
 _SAME: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLInt: int, GraphQLBoolean: bool}
 PRESENTED = "_presented"  # the attribute holding the presenter's dict
@@ -80,10 +82,18 @@ def compile_selection(
                 shape.is_list,
                 shape.items_non_null,
                 sub,
-                _SAME.get(leaf) if leaf is not None else None,
+                _same(leaf),
             )
         )
     return build(tuple(fields))
+
+
+def _same(leaf: Any) -> type | None:
+    """The Python type `leaf` answers unchanged: a built-in scalar's, or a custom scalar's
+    whose serializer returns such a value as it is (hadar.graphql.scalars.UNCHANGED)."""
+    if leaf is None:
+        return None
+    return _SAME.get(leaf) or UNCHANGED.get(getattr(leaf, "coerce_output_value", None))
 
 
 def _one(field: Field, value: Any) -> Any:
@@ -135,8 +145,9 @@ _INLINE = {  # a leaf answered unchanged, tested inline: the common case, no cal
 
 def _generate(fields: tuple[Field, ...]) -> Callable[[dict[str, Any]], Any]:
     """A function answering a presented dict for these fields (or GENERAL), generated once per
-    selection and request: one dict lookup and one type test per plain leaf; every other case
-    goes through _value. Names and keys enter the source only as repr() literals."""
+    distinct selection: one dict lookup and one type test per plain leaf, a loop per list of
+    plain leaves or objects, a direct call per object; every other value goes through _value.
+    Names and keys enter the source only as repr() literals."""
     env: dict[str, Any] = {"GENERAL": GENERAL, "Undefined": Undefined, "slow": _value}
     src = ["def run(body):", "    get = body.get"]
     answer = []
@@ -144,19 +155,64 @@ def _generate(fields: tuple[Field, ...]) -> Callable[[dict[str, Any]], Any]:
         v = f"v{i}"
         env[f"f{i}"] = field
         src.append(f"    {v} = get({field.key!r}, Undefined)")
-        plain = not field.is_list and field.sub is None and field.same in _INLINE
-        test = _INLINE[field.same].format(v=v) if plain and field.same else None
-        if not field.non_null:
-            test = f"{v} is None" + (f" or ({test})" if test else "")
-        src.append(f"    if not ({test}):" if test else "    if True:")
-        src.append(f"        {v} = slow(f{i}, {v})")
-        src.append(f"        if {v} is GENERAL:")
-        src.append("            return GENERAL")
+        branches = [] if field.non_null else [(f"{v} is None", ["pass"])]
+        fast = _fast(field, i, v, env, src)
+        if fast is not None:
+            branches.append(fast)
+        for n, (test, body) in enumerate(branches):
+            src.append(f"    {'if' if n == 0 else 'elif'} {test}:")
+            src.extend(f"        {line}" for line in body)
+        fallback = [f"{v} = slow(f{i}, {v})", f"if {v} is GENERAL:", "    return GENERAL"]
+        if branches:
+            src.append("    else:")
+        src.extend(f"    {'    ' if branches else ''}{line}" for line in fallback)
         answer.append(f"{field.name!r}: {v}")
     src.append("    return {" + ", ".join(answer) + "}")
     exec("\n".join(src), env)  # noqa: S102 - source built above from literals only
     run: Callable[[dict[str, Any]], Any] = env["run"]
     return run
+
+
+def _fast(
+    field: Field, i: int, v: str, env: dict[str, Any], src: list[str]
+) -> tuple[str, list[str]] | None:
+    """The test and body answering `field`'s common case inline, or None (always _value).
+    The body may return GENERAL; anything the test rejects goes through _value."""
+    inline = _INLINE.get(field.same) if field.same is not None else None
+    if field.sub is not None:
+        env[f"s{i}"] = field.sub.run
+        if not field.is_list:  # an object: its own walk, straight on its dict
+            return f"type({v}) is dict", [
+                f"{v} = s{i}({v})",
+                f"if {v} is GENERAL:",
+                "    return GENERAL",
+            ]
+        item = "None if x is None else " if not field.items_non_null else ""
+        return f"type({v}) is list", [
+            f"r{i} = []",
+            f"for x in {v}:",
+            f"    y = {item}(s{i}(x) if type(x) is dict else GENERAL)",
+            "    if y is GENERAL:",
+            "        return GENERAL",
+            f"    r{i}.append(y)",
+            f"{v} = r{i}",
+        ]
+    if inline is None:
+        return None
+    if not field.is_list:
+        return inline.format(v=v), ["pass"]
+    # A list of plain leaves: every item tested by a generated helper, the list copied.
+    test = inline.format(v="x")
+    if not field.items_non_null:
+        test = f"x is None or ({test})"
+    src[0:0] = [
+        f"def every{i}(items):",
+        "    for x in items:",
+        f"        if not ({test}):",
+        "            return False",
+        "    return True",
+    ]
+    return f"type({v}) is list and every{i}({v})", [f"{v} = list({v})"]
 
 
 _built: dict[tuple[Field, ...], Compiled] = {}

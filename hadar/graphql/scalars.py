@@ -34,6 +34,11 @@ def _parse_bigint(value: Any) -> int:
     return value
 
 
+# Serializers that return a value of this Python type as it is (a DateTime already presented
+# as its ISO string, a BigInt already an int): the compiled walk (hadar.graphql.presented)
+# answers such a value without calling them.
+UNCHANGED: dict[Any, type] = {_serialize_datetime: str, int: int}
+
 SCALARS: dict[object, ScalarDefinition] = {
     DateTime: strawberry.scalar(
         name="DateTime",

@@ -36,3 +36,45 @@ def test_values_the_general_path_must_judge_are_handed_back() -> None:
     assert walk(OUTER, {**good, "parts": [{"n": True}]}) == {**good, "parts": [{"n": 1}]}
     assert walk(OUTER, {k: v for k, v in good.items() if k != "tags"}) is GENERAL  # missing
     assert walk(OUTER, {**good, "parts": ["not an object"]}) is GENERAL
+
+
+ONE = build(
+    (
+        Field("inner", "inner", None, True, False, False, INNER, None),
+        Field("maybe", "maybe", GraphQLString, True, True, False, None, str),
+    )
+)
+
+
+def test_objects_and_lists_with_null_items_walk_inline_as_the_general_path_would() -> None:
+    assert walk(ONE, {"inner": {"n": 3}, "maybe": ["a", None]}) == {
+        "inner": {"n": 3},
+        "maybe": ["a", None],
+    }
+    assert walk(ONE, {"inner": None, "maybe": []}) is GENERAL  # a null non-null object
+    assert walk(ONE, {"inner": {"n": 2**31}, "maybe": []}) is GENERAL  # its field's error
+    assert walk(ONE, {"inner": {"n": 1}, "maybe": [1]}) == {"inner": {"n": 1}, "maybe": ["1"]}
+    tags = ["a"]
+    assert walk(ONE, {"inner": {"n": 1}, "maybe": tags})["maybe"] is not tags  # a copy
+
+
+def test_custom_scalars_already_in_their_answered_form_pass_unchanged() -> None:
+    from hadar.graphql.presented import _same
+    from hadar.graphql.schema import schema
+
+    types = schema._schema.type_map
+    assert (_same(types["DateTime"]), _same(types["BigInt"]), _same(types["JSON"])) == (
+        str,
+        int,
+        None,  # JSON answers anything as it is, but through its serializer
+    )
+    stamp = build(
+        (
+            Field("at", "at", types["DateTime"], True, False, False, None, str),
+            Field("aed", "aed", types["BigInt"], False, False, False, None, int),
+        )
+    )
+    assert walk(stamp, {"at": "2026-05-15T08:42:11.103Z", "aed": 2**40}) == {
+        "at": "2026-05-15T08:42:11.103Z",
+        "aed": 2**40,  # beyond Int's 32 bits: through BigInt's own serializer
+    }
