@@ -71,15 +71,22 @@ def _cli(settings: Settings, redis_url: str, *args: str) -> subprocess.Completed
     )
 
 
-async def test_revocation_on_one_instance_holds_on_the_next_request_of_another(
-    app_client: AppClient,
-) -> None:
+async def _two_instances(app_client: AppClient) -> tuple[Any, Any, str, dict[str, Any]]:
+    """Two instances on one Redis: A, B (an agent key already remembered by B), the admin
+    token and the agent key A minted."""
     url = shared_redis_url()
     _a, a = await app_client(redis_url=url)
     _b, b = await app_client(redis_url=url)
     admin = (await mint()).token
     agent = await _agent(a, admin)
     await _warm(b, agent["token"])
+    return a, b, admin, agent
+
+
+async def test_revocation_on_one_instance_holds_on_the_next_request_of_another(
+    app_client: AppClient,
+) -> None:
+    a, b, admin, agent = await _two_instances(app_client)
     r = await a.post(f"{KEYS}/{agent['id']}/revoke", headers=bearer(admin))
     assert r.status_code == 200, r.text
     r, _ = await _get(b, agent["token"])
@@ -90,12 +97,7 @@ async def test_revocation_on_one_instance_holds_on_the_next_request_of_another(
 async def test_an_allow_list_set_on_one_instance_holds_on_the_next_request_of_another(
     app_client: AppClient,
 ) -> None:
-    url = shared_redis_url()
-    _a, a = await app_client(redis_url=url)
-    _b, b = await app_client(redis_url=url)
-    admin = (await mint()).token
-    agent = await _agent(a, admin)
-    await _warm(b, agent["token"])
+    a, b, admin, agent = await _two_instances(app_client)
     path = f"{KEYS}/{agent['id']}"
     r = await a.patch(path, json={"allowed_ips": ["203.0.113.7"]}, headers=bearer(admin))
     assert r.status_code == 200, r.text

@@ -51,7 +51,11 @@ async def test_requests_leave_no_session_state_on_pooled_connections(
 
 
 async def _session_state(connection: Any) -> tuple[list[str], list[str], int, str]:
-    changed = await connection.fetch("SELECT name FROM pg_settings WHERE source = 'session'")
+    # A setting changed for the session and not put back. asyncpg's type introspection turns
+    # `jit` off and back to its own value with set_config(): source 'session', value unchanged.
+    changed = await connection.fetch(
+        "SELECT name FROM pg_settings WHERE source = 'session' AND setting <> reset_val"
+    )
     channels = await connection.fetch("SELECT pg_listening_channels() AS channel")
     locks = await connection.fetchval(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
