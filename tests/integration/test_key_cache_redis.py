@@ -71,10 +71,12 @@ def _cli(settings: Settings, redis_url: str, *args: str) -> subprocess.Completed
     )
 
 
-async def _two_instances(app_client: AppClient) -> tuple[Any, Any, str, dict[str, Any]]:
-    """Two instances on one Redis: A, B (an agent key already remembered by B), the admin
-    token and the agent key A minted."""
-    url = shared_redis_url()
+async def _two_instances(
+    app_client: AppClient, url: str | None = None
+) -> tuple[Any, Any, str, dict[str, Any]]:
+    """Two instances on one Redis (the shared one unless `url`): A, B (an agent key already
+    remembered by B), the admin token and the agent key A minted."""
+    url = url or shared_redis_url()
     _a, a = await app_client(redis_url=url)
     _b, b = await app_client(redis_url=url)
     admin = (await mint()).token
@@ -146,11 +148,7 @@ async def test_revocation_by_the_cli_holds_on_the_next_request(
 async def test_a_flushed_redis_trusts_nothing_remembered(
     app_client: AppClient, private_redis: PrivateRedis
 ) -> None:
-    _a, a = await app_client(redis_url=private_redis.url)
-    _b, b = await app_client(redis_url=private_redis.url)
-    admin = (await mint()).token
-    agent = await _agent(a, admin)
-    await _warm(b, agent["token"])
+    a, b, admin, agent = await _two_instances(app_client, private_redis.url)
     direct = aioredis.from_url(private_redis.url)
     try:
         await direct.flushall()
@@ -169,11 +167,7 @@ async def test_a_flushed_redis_trusts_nothing_remembered(
 async def test_while_redis_is_down_keys_are_read_from_the_database(
     app_client: AppClient, private_redis: PrivateRedis, settings: Settings
 ) -> None:
-    _a, a = await app_client(redis_url=private_redis.url)
-    _b, b = await app_client(redis_url=private_redis.url)
-    admin = (await mint()).token
-    agent = await _agent(a, admin)
-    await _warm(b, agent["token"])
+    a, b, admin, agent = await _two_instances(app_client, private_redis.url)
     private_redis.stop()
     try:
         r, reads = await _get(b, agent["token"])
