@@ -182,9 +182,7 @@ def create_app(
     guard = Guard(store, shared=settings.redis_url is not None)
     database_file = sqlite_path(settings.database_url)
     shared_keys = SharedKeyCache(verify, guard) if guard.shared else None
-    key_cache = KeyCache(
-        verify, SqliteEpochs(database_file) if database_file and not shared_keys else None
-    )
+    key_cache = KeyCache(verify, SqliteEpochs() if database_file and not shared_keys else None)
 
     async def authenticate(token: str) -> Caller:
         return await key_cache.authenticate(token)
@@ -204,7 +202,6 @@ def create_app(
             finally:
                 await providers.aclose()
                 await store.aclose()
-                key_cache.close()
 
     routes = [
         Route("/healthz", public(healthz), methods=["GET"]),

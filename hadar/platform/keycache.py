@@ -22,8 +22,8 @@ Without Redis (`KeyCache`), every change to a tenant's keys or limits bumps `ten
 in the transaction of the change (hadar.services.keys). A cached verification is used only
 after reading the current epoch and finding it equal to the one read with the key, so a
 revocation committed anywhere (another worker, another instance on the same file, the CLI) is
-refused on the very next request. On SQLite the epoch is read through a private connection
-(SELECT only) in autocommit mode (WAL: a few µs, no thread hop, never blocked by a writer);
+refused on the very next request. On SQLite the epoch is read through the engine's read-only
+connection (WAL: a few µs, no thread hop, never blocked by a writer);
 where no such cheap read exists (PostgreSQL, `:memory:`) nothing is cached and every request
 reads the key afresh.
 """
@@ -33,15 +33,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
+from tortoise.exceptions import OperationalError
+
 from hadar import clock
+from hadar.domain.rows import fetch_sql
 from hadar.domain.scope import Scope
 from hadar.errors import InvalidApiKey
 from hadar.platform.guard import Guard
@@ -75,31 +76,19 @@ class _Entry:
 
 
 class SqliteEpochs:
-    """Reads a tenant's current key epoch straight from the SQLite file."""
+    """Reads a tenant's current key epoch from the SQLite file, through the engine's read-only
+    connection (hadar.platform.sqlite): no thread hop, never blocked by a writer."""
 
-    _SQL = "SELECT COALESCE(key_epoch, 0) FROM tenants WHERE id = ?"
+    _SQL = "SELECT COALESCE(key_epoch, 0) AS epoch FROM tenants WHERE id = {}"
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-
-    def current(self, tenant_id: str) -> int | None:
+    async def current(self, tenant_id: str) -> int | None:
         """The epoch, or None when it cannot be read (the caller then reads the key)."""
         try:
-            if self._conn is None:
-                uri = self._path.resolve().as_uri() + "?mode=rw"  # never creates a file
-                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0.05)
-            row = self._conn.execute(self._SQL, (tenant_id,)).fetchone()
-        except sqlite3.Error as exc:
+            rows = await fetch_sql(self._SQL, [tenant_id])
+        except OperationalError as exc:
             log.warning("key epoch unreadable (%s); reading keys afresh", type(exc).__name__)
-            self.close()
             return None
-        return int(row[0]) if row else None
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        return int(rows[0]["epoch"]) if rows else None
 
 
 class KeyCache:
@@ -117,7 +106,7 @@ class KeyCache:
         # A plain digest as the key (no token kept in memory); HMAC is the verifier's job.
         slot = hashlib.sha256(token.encode()).digest()
         entry = self._entries.get(slot)
-        if entry is not None and self._fresh(entry):
+        if entry is not None and await self._fresh(entry):
             return entry.scope
         self._entries.pop(slot, None)
         verified = await self._verify(token)  # raises for unknown, revoked or expired keys
@@ -128,15 +117,11 @@ class KeyCache:
         )
         return verified.scope
 
-    def _fresh(self, entry: _Entry) -> bool:
+    async def _fresh(self, entry: _Entry) -> bool:
         if time.monotonic() - entry.stored_at > TTL or entry.expires_at <= clock.now():
             return False
         assert self._epochs is not None
-        return self._epochs.current(entry.scope.tenant_id) == entry.epoch
-
-    def close(self) -> None:
-        if self._epochs is not None:
-            self._epochs.close()
+        return await self._epochs.current(entry.scope.tenant_id) == entry.epoch
 
 
 def rate_key(scope: Scope) -> str:
