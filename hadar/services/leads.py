@@ -37,18 +37,25 @@ UPDATE = Operation("leads.update", LEADS, mutation=True)
 DELETE = Operation("leads.delete", LEADS, mutation=True)
 
 
-def _facts(lead: Lead, inbound_messages: int = 0) -> LeadFacts:
-    return LeadFacts(
-        phone=lead.phone,
-        email=lead.email,
-        source=lead.source,
-        budget_aed=lead.budget_aed,
-        bedrooms=lead.bedrooms,
-        area=lead.area,
-        handover_horizon=lead.handover_horizon,
-        status=lead.status,
-        inbound_messages=inbound_messages,
-    )
+_FACT_FIELDS = (
+    "phone",
+    "email",
+    "source",
+    "budget_aed",
+    "bedrooms",
+    "area",
+    "handover_horizon",
+    "status",
+)
+
+
+def _facts(lead: Lead | dict[str, Any], inbound_messages: int = 0) -> LeadFacts:
+    """What the score reads of a lead: a model, or the values of one about to be inserted."""
+    if isinstance(lead, dict):
+        known = {name: lead[name] for name in _FACT_FIELDS}
+    else:
+        known = {name: getattr(lead, name) for name in _FACT_FIELDS}
+    return LeadFacts(**known, inbound_messages=inbound_messages)
 
 
 def _rescore(lead: Lead) -> None:
@@ -150,7 +157,7 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
         "created_at": at,
         "updated_at": at,
     }
-    values["score"], values["score_factors"] = score(_facts_of(values))
+    values["score"], values["score_factors"] = score(_facts(values))
     # No lookup first: the unique (tenant, environment, phone|email) constraints are the
     # duplicate test, so a new lead costs one statement and a duplicate one more.
     lead = await lead_sql.insert(values=values)
@@ -163,19 +170,6 @@ async def create_lead(*, scope: Scope, data: Any) -> tuple[Lead, bool]:
     await audit.record(scope=scope, action="lead.created", object_id=lead.id)
     await events.emit(scope=scope, type="lead.created", obj=present_lead(lead))
     return lead, True
-
-
-def _facts_of(values: dict[str, Any]) -> LeadFacts:
-    return LeadFacts(
-        phone=values["phone"],
-        email=values["email"],
-        source=values["source"],
-        budget_aed=values["budget_aed"],
-        bedrooms=values["bedrooms"],
-        area=values["area"],
-        handover_horizon=values["handover_horizon"],
-        status=values["status"],
-    )
 
 
 async def get_lead(*, scope: Scope, lead_id: str, lock: bool = False) -> Lead:
