@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -99,7 +100,7 @@ class LeadRecord:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> LeadRecord:
+    def from_row(cls, row: Mapping[str, Any]) -> LeadRecord:
         return cls(
             id=row["id"],
             tenant_id=row["tenant_id"],

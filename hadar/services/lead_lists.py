@@ -3,7 +3,7 @@ environment and filter set; as records (GraphQL, loaders) or straight to the pub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +56,7 @@ async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[dict[str, Any]
 
 async def _page_rows(
     scope: Scope, query: dict[str, Any]
-) -> tuple[Sequence[dict[str, Any]], int, dict[str, Any]]:
+) -> tuple[Sequence[Mapping[str, Any]], int, dict[str, Any]]:
     spec = parse(LeadQuery, {k: v for k, v in query.items() if v is not None}, root="")
     size = check_limit(spec.limit)
     source = normalise.normalise_source(spec.source)[0] if spec.source is not None else None

@@ -7,7 +7,7 @@ Each statement is what the ORM would have sent, minus its per-call query buildin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -64,7 +64,7 @@ _LIST_FILTERS = {
 
 async def page_rows(
     *, scope: Scope, filters: dict[str, Any], limit: int
-) -> Sequence[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     """Up to `limit` rows of the caller's leads matching `filters` (None: not filtered),
     newest first; `before` is the id the page resumes after."""
     conn = fastsql.connection()
@@ -74,7 +74,9 @@ async def page_rows(
     params: list[Any] = [scope.tenant_id, scope.environment] + [v for _, v in given]
     params.append(limit)
     sql = _listing_sql(" AND ".join(where), postgres, len(params))
-    return list(await conn.execute_query_dict(sql, params))
+    if postgres:  # asyncpg's records read like dicts (by name, .get); no copy into one
+        return (await conn.execute_query(sql, params))[1]
+    return await conn.execute_query_dict(sql, params)
 
 
 # PostgreSQL writes the two timestamps of a listed row in their public form itself (C, on the
@@ -99,6 +101,12 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def _stored_json(value: Any) -> Any:
+    """A JSON column as it goes out: its stored text, written into the answer as it is
+    (valid JSON we wrote, and the public value unchanged), not decoded to be encoded again."""
+    return orjson.Fragment(value) if isinstance(value, (str, bytes)) else value
+
+
 def _stamp(value: Any) -> str:
     """ISO 8601 UTC with milliseconds and Z, from a driver value (SQLite text or datetime)."""
     if isinstance(value, str):
@@ -112,8 +120,9 @@ def _stamp(value: Any) -> str:
 _NO_DNC = {"whatsapp": False, "voice": False, "email": False}
 
 
-def present_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The public shape of a lead (as present_lead gives it) straight from a database row."""
+def present_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The public shape of a lead (as present_lead gives it) straight from a database row, to
+    be encoded by orjson: `sources`, `utm` and `score_factors` are their stored JSON text."""
     return {
         "id": row["id"],
         "object": "lead",
@@ -122,8 +131,8 @@ def present_row(row: dict[str, Any]) -> dict[str, Any]:
         "email": row["email"],
         "source": row["source"],
         "source_raw": row["source_raw"],
-        "sources": _json(row["sources"]),
-        "utm": _json(row["utm"]),
+        "sources": _stored_json(row["sources"]),
+        "utm": _stored_json(row["utm"]),
         "budget_aed": row["budget_aed"],
         "bedrooms": row["bedrooms"],
         "area": row["area"],
@@ -132,7 +141,7 @@ def present_row(row: dict[str, Any]) -> dict[str, Any]:
         "assigned_to": row["assigned_to"],
         "do_not_contact": {**_NO_DNC, **(_json(row["do_not_contact"]) or {})},
         "score": row["score"],
-        "score_factors": _json(row["score_factors"]),
+        "score_factors": _stored_json(row["score_factors"]),
         "created_at": row.get("created_at_text") or _stamp(row["created_at"]),
         "updated_at": row.get("updated_at_text") or _stamp(row["updated_at"]),
     }

@@ -1,5 +1,6 @@
-"""A listed lead shows its timestamps exactly as the lead itself does, whichever side formats
-them (PostgreSQL writes them in the listing query; hadar.services.lead_sql)."""
+"""A listed lead is exactly the lead itself: its timestamps, whichever side formats them
+(PostgreSQL writes them in the listing query), and its JSON columns, which the list writes out
+as stored instead of decoding them (hadar.services.lead_sql)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,29 @@ async def test_listed_timestamps_match_the_lead(ws: Workspace, at: datetime) -> 
     [item] = [item for item in listed if item["id"] == lead_id]
     assert item == one
     assert one["created_at"] == at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def test_a_listed_lead_with_every_json_column_filled_is_the_lead(ws: Workspace) -> None:
+    body = lead_body(
+        name="Fatima Al-Mansoori",
+        email="fatima@example.ae",
+        utm={"utm_source": "Bayut", "utm_term": 'فيلا "sea" view', "medium": "cpc"},
+        budget_aed=2_400_000,
+        bedrooms=3,
+        area="Dubai Marina",
+    )
+    r = await ws.request("POST", LEADS, json=body)
+    assert r.status_code == 201, r.text
+    lead_id = r.json()["data"]["id"]
+    # A second enquiry from another portal merges in: `sources` holds both.
+    again = await ws.request("POST", LEADS, json={**body, "source": "property_finder"})
+    assert again.json()["data"]["id"] == lead_id
+    one = (await ws.request("GET", f"{LEADS}/{lead_id}")).json()["data"]
+    listed = (await ws.request("GET", f"{LEADS}?limit=100")).json()["data"]["items"]
+    [item] = [item for item in listed if item["id"] == lead_id]
+    assert item == one
+    assert item["utm"]["utm_term"] == 'فيلا "sea" view'
+    assert sorted(item["sources"]) == ["bayut", "property_finder"]
+    assert item["score_factors"] and all(
+        set(f) >= {"factor", "points"} for f in item["score_factors"]
+    )
