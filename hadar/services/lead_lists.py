@@ -43,19 +43,19 @@ async def list_leads(
     return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
 
 
-async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[dict[str, Any]]:
+async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[Any]:
     """list_leads (the same filters, checked by the same LeadQuery), each lead already in its
     public shape (no record built per row)."""
     query = given
-    rows, size, bound = await _page_rows(scope, query)
-    items = [lead_sql.present_row(row) for row in rows[:size]]
+    rows, size, bound = await _page_rows(scope, query, shaped=True)
+    items = [lead_sql.shape(row) for row in rows[:size]]
     more = len(rows) > size
-    cursor = signer().issue(items[-1]["id"], bound) if more else None
+    cursor = signer().issue(rows[size - 1]["id"], bound) if more else None
     return Page(items=items, next_cursor=cursor, has_more=more, limit=size, binding=bound)
 
 
 async def _page_rows(
-    scope: Scope, query: dict[str, Any]
+    scope: Scope, query: dict[str, Any], *, shaped: bool = False
 ) -> tuple[Sequence[Mapping[str, Any]], int, dict[str, Any]]:
     spec = parse(LeadQuery, {k: v for k, v in query.items() if v is not None}, root="")
     size = check_limit(spec.limit)
@@ -73,5 +73,6 @@ async def _page_rows(
         scope=scope,
         filters={**filters, "created_after": spec.created_after, "before": before},
         limit=size + 1,
+        shaped=shaped,
     )
     return rows, size, bound

@@ -49,12 +49,18 @@ async def test_a_listed_lead_with_every_json_column_filled_is_the_lead(ws: Works
     # A second enquiry from another portal merges in: `sources` holds both.
     again = await ws.request("POST", LEADS, json={**body, "source": "property_finder"})
     assert again.json()["data"]["id"] == lead_id
+    # One channel opted out: the others still show, as false.
+    patched = await ws.request(
+        "PATCH", f"{LEADS}/{lead_id}", json={"do_not_contact": {"whatsapp": True}}
+    )
+    assert patched.status_code == 200, patched.text
     one = (await ws.request("GET", f"{LEADS}/{lead_id}")).json()["data"]
     listed = (await ws.request("GET", f"{LEADS}?limit=100")).json()["data"]["items"]
     [item] = [item for item in listed if item["id"] == lead_id]
     assert item == one
     assert item["utm"]["utm_term"] == 'فيلا "sea" view'
     assert sorted(item["sources"]) == ["bayut", "property_finder"]
+    assert item["do_not_contact"] == {"whatsapp": True, "voice": False, "email": False}
     assert item["score_factors"] and all(
         set(f) >= {"factor", "points"} for f in item["score_factors"]
     )
