@@ -112,8 +112,7 @@ def _edges(connection: Any) -> list[Edge[Any]]:
     if edges is None:
         page = connection._page
         edges = connection._edges = [
-            Edge(node=_view(body), page=page, item_id=row.id)
-            for row, body in zip(page.items, connection._bodies, strict=True)
+            Edge(node=_view(body), page=page, item_id=body["id"]) for body in connection._bodies
         ]
     return edges
 
@@ -122,11 +121,11 @@ def _edges(connection: Any) -> list[Edge[Any]]:
 _LeadPage: Any = type("LeadPage", (Connection,), {"edges": property(_edges)})
 
 
-def presented_connection(page: Page[Any], *, after: str | None) -> Connection[Any]:
-    """The connection of a page of lead rows (Connection.of, with lead_of), holding its whole
-    presented body, so a plain selection of it (edges, nodes, pageInfo; not `cursor`, a
-    resolver) is answered in one walk (hadar.graphql.presented) without building its edges."""
-    bodies = [lead_service.present_lead(row) for row in page.items]
+def presented_connection(page: Page[dict[str, Any]], *, after: str | None) -> Connection[Any]:
+    """The connection of a page of presented leads (Connection.of, with lead_of), holding its
+    whole body, so a plain selection of it (edges, nodes, pageInfo; not `cursor`, a resolver)
+    is answered in one walk (hadar.graphql.presented) without building its edges."""
+    bodies = page.items
     connection = _LeadPage.__new__(_LeadPage)
     connection.page_info = PageInfo(
         has_next_page=page.has_more,
@@ -182,7 +181,7 @@ class Query:
         status: str | None = None,
     ) -> Connection[Lead]:
         context = info.context
-        page = await lead_service.list_leads(
+        page, rows = await lead_service.list_lead_rows(
             scope=context.scope,
             limit=first,
             cursor=after,
@@ -192,7 +191,7 @@ class Query:
             assigned_to=assigned_to,
             status=status,
         )
-        context.loaders.prime_by_id(page.items, LeadRow)
+        context.loaders.prime_raw(rows, LeadRow, LeadRecord.from_row)
         return presented_connection(page, after=after)
 
     @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")

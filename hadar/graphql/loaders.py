@@ -11,7 +11,7 @@ transaction).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -45,7 +45,7 @@ class Loaders:
                 missing = [k for k in keys if k not in known]
                 found = await batch(scope=scope, keys=missing, **params) if missing else []
                 fetched = dict(zip(missing, found, strict=True))
-                return [known[k] if k in known else fetched[k] for k in keys]
+                return [_settled(known, k) if k in known else fetched[k] for k in keys]
 
             loader = self._loaders[key] = DataLoader(load_fn=load)
         return loader
@@ -76,3 +76,29 @@ class Loaders:
     def prime_by_id(self, rows: Sequence[Any], model: type[Any]) -> None:
         """Prime `by_id(model)` with rows a list already fetched."""
         self.prime(rows, lookups.by_ids, model=model, resource=None)
+
+    def prime_raw(
+        self, rows: Sequence[Mapping[str, Any]], model: type[Any], build: Callable[[Any], Any]
+    ) -> None:
+        """Prime `by_id(model)` with database rows a list already fetched, each made into
+        what `by_id` answers (`build(row)`) only if something asks for it: most list queries
+        never do, and building a record for each of 25 rows was an eighth of one."""
+        self.prime(
+            [_Unbuilt(row, build) for row in rows], lookups.by_ids, model=model, resource=None
+        )
+
+
+class _Unbuilt:
+    """A primed row not yet made into what its loader answers."""
+
+    __slots__ = ("build", "id", "row")
+
+    def __init__(self, row: Any, build: Callable[[Any], Any]) -> None:
+        self.id, self.row, self.build = row["id"], row, build
+
+
+def _settled(known: dict[Hashable, Any], key: Hashable) -> Any:
+    value = known[key]
+    if isinstance(value, _Unbuilt):
+        value = known[key] = value.build(value.row)
+    return value

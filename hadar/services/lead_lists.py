@@ -1,5 +1,6 @@
 """The lead lists: newest first, filtered, keyset-paginated with cursors bound to the tenant,
-environment and filter set; as records (GraphQL, loaders) or straight to the public shape."""
+environment and filter set; each lead straight from its row to the public shape, never through
+a model or a record (GraphQL's loaders build one from a row only if asked)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,23 @@ from typing import Any
 
 from hadar import clock
 from hadar.domain import normalise
-from hadar.domain.leads import LeadRecord
 from hadar.domain.scope import Scope
-from hadar.pagination import Page, check_limit, page_of, signer
+from hadar.pagination import Page, check_limit, signer
 from hadar.services import lead_sql
 from hadar.services.lead_models import LeadQuery
 from hadar.services.listing import binding
 from hadar.services.validation import parse
 
 
-async def list_leads(
+async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[Any]:
+    """list_lead_rows (the same filters, checked by the same LeadQuery), each lead in its
+    public shape as orjson writes it (its JSON columns as stored)."""
+    query = given
+    rows, size, bound = await _page_rows(scope, query, shaped=True)
+    return _page([lead_sql.shape(row) for row in rows[:size]], rows, size, bound)
+
+
+async def list_lead_rows(
     *,
     scope: Scope,
     source: str | None = None,
@@ -28,8 +36,10 @@ async def list_leads(
     status: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
-) -> Page[LeadRecord]:
-    """Newest first, filtered; the cursor is bound to this tenant, environment and filter set."""
+) -> tuple[Page[dict[str, Any]], Sequence[Mapping[str, Any]]]:
+    """Newest first, filtered; the cursor is bound to this tenant, environment and filter set.
+    Each lead in its public shape with its JSON columns decoded (GraphQL selects inside them),
+    and the page's rows, to build records from only if something asks for one."""
     query = {
         "source": source,
         "score_min": score_min,
@@ -40,15 +50,15 @@ async def list_leads(
         "cursor": cursor,
     }
     rows, size, bound = await _page_rows(scope, query)
-    return page_of([LeadRecord.from_row(row) for row in rows], size, bound)
+    shown = rows[:size]
+    bodies = [lead_sql.present_row(row, decoded=True) for row in shown]
+    return _page(bodies, rows, size, bound), shown
 
 
-async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[Any]:
-    """list_leads (the same filters, checked by the same LeadQuery), each lead already in its
-    public shape (no record built per row)."""
-    query = given
-    rows, size, bound = await _page_rows(scope, query, shaped=True)
-    items = [lead_sql.shape(row) for row in rows[:size]]
+def _page(
+    items: list[Any], rows: Sequence[Mapping[str, Any]], size: int, bound: dict[str, Any]
+) -> Page[Any]:
+    """The page of `items`, the first `size` of `rows` (fetched `size + 1` at most)."""
     more = len(rows) > size
     cursor = signer().issue(rows[size - 1]["id"], bound) if more else None
     return Page(items=items, next_cursor=cursor, has_more=more, limit=size, binding=bound)

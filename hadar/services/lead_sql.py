@@ -147,9 +147,11 @@ def _stamp(value: Any) -> str:
 _NO_DNC = {"whatsapp": False, "voice": False, "email": False}
 
 
-def present_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The public shape of a lead (as present_lead gives it) straight from a database row, to
-    be encoded by orjson: `sources`, `utm` and `score_factors` are their stored JSON text."""
+def present_row(row: Mapping[str, Any], *, decoded: bool = False) -> dict[str, Any]:
+    """The public shape of a lead (as present_lead gives it) straight from a database row.
+    For orjson to write, `sources`, `utm` and `score_factors` stay their stored JSON text;
+    `decoded` gives them as Python values (GraphQL selects inside them)."""
+    json_of = _json if decoded else _stored_json
     return {
         "id": row["id"],
         "object": "lead",
@@ -158,8 +160,8 @@ def present_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "email": row["email"],
         "source": row["source"],
         "source_raw": row["source_raw"],
-        "sources": _stored_json(row["sources"]),
-        "utm": _stored_json(row["utm"]),
+        "sources": json_of(row["sources"]),
+        "utm": json_of(row["utm"]),
         "budget_aed": row["budget_aed"],
         "bedrooms": row["bedrooms"],
         "area": row["area"],
@@ -168,7 +170,7 @@ def present_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "assigned_to": row["assigned_to"],
         "do_not_contact": {**_NO_DNC, **(_json(row["do_not_contact"]) or {})},
         "score": row["score"],
-        "score_factors": _stored_json(row["score_factors"]),
+        "score_factors": json_of(row["score_factors"]),
         "created_at": _stamp(row["created_at"]),
         "updated_at": _stamp(row["updated_at"]),
     }

@@ -86,8 +86,12 @@ async def test_lookups_by_id_are_batched(ws: Workspace) -> None:
     assert [n["id"] for n in data["nodes"]] == ids
     assert 1 <= len(hundred) == len(one) <= 4, hundred
     # A list primes the loader: lookups of rows it already fetched cost nothing more.
-    both = """query($id: ID!) { leads(first: 100) { edges { node { id } } }
-      lead(id: $id) { id } }"""
+    fields = "id name score sources doNotContact { voice } scoreFactors { factor } createdAt"
+    both = f"""query($id: ID!) {{ leads(first: 100) {{ edges {{ node {{ {fields} }} }} }}
+      lead(id: $id) {{ {fields} }} }}"""
     with counting_sql() as primed:
-        await _post(ws, both, {"id": ids[0]})
+        data = await _post(ws, both, {"id": ids[0]})
     assert len(primed) <= len(one) + 1, primed
+    # The primed row is made into the lead it names, the same as the list shows.
+    [listed] = [e["node"] for e in data["leads"]["edges"] if e["node"]["id"] == ids[0]]
+    assert data["lead"] == listed
