@@ -245,3 +245,87 @@ async def test_redis_outage_mid_test(
     finally:
         await direct.aclose()
     assert app.state.runtime.guard.shared
+
+
+class _SlowProxy:
+    """A TCP proxy to the test Redis that holds back the answers to the next `hold` commands
+    by `delay` seconds each (a Redis stalled by a slow disk or a long script)."""
+
+    def __init__(self, target: str) -> None:
+        parsed = httpx.URL(target.replace("redis://", "http://"))
+        self.host, self.port = parsed.host, parsed.port or 6379
+        self.db = parsed.path or "/0"
+        self.hold, self.delay = 0, 0.0
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}{self.db}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, slow: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if slow and self.hold > 0:
+                        self.hold -= 1
+                        await asyncio.sleep(self.delay)
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer, False), pump(up_reader, writer, True))
+
+
+async def test_a_stalled_redis_is_down_within_the_command_timeout_and_no_answer_is_misread() -> (
+    None
+):
+    from hadar.platform.store import COMMAND_TIMEOUT, StoreUnavailable
+
+    proxy = _SlowProxy(shared_redis_url())
+    async with proxy as url:
+        store = RedisStore(url)
+        try:
+            key = f"stall:{uuid.uuid4().hex}"
+            assert (await store.hit(key, 60)).remaining == 59  # connected, answering
+            proxy.hold, proxy.delay = 1, COMMAND_TIMEOUT + 0.5
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await store.hit(key, 60)
+            assert time.monotonic() - started < COMMAND_TIMEOUT + 0.4
+            # The stalled answer arrives later on a connection that was dropped: the next
+            # command gets its own answer (a late reply read as this one would say 58 or 57).
+            lock = await store.acquire(f"stall-lock:{uuid.uuid4().hex}", 5.0)
+            assert isinstance(lock, str)
+            await asyncio.sleep(0.6)
+            verdict = await store.hit(key, 60)
+            assert verdict.allowed and verdict.remaining in (57, 58)
+        finally:
+            await store.aclose()
+
+
+async def test_a_burst_shares_a_bounded_set_of_connections() -> None:
+    from hadar.platform.store import MAX_CONNECTIONS
+
+    proxy = _SlowProxy(shared_redis_url())
+    async with proxy as url:
+        store = RedisStore(url)
+        try:
+            key = f"burst:{uuid.uuid4().hex}"
+            verdicts = await asyncio.gather(*(store.hit(key, 1000) for _ in range(200)))
+            assert all(v.allowed for v in verdicts)
+            assert sorted(v.remaining for v in verdicts) == list(range(800, 1000))
+            assert 1 <= proxy.connections <= MAX_CONNECTIONS
+        finally:
+            await store.aclose()
