@@ -117,11 +117,14 @@ def _listing_sql(where: str, postgres: bool, count: int, shaped: bool = False) -
     return sql.format(*marks)
 
 
-def shape(row: Mapping[str, Any]) -> Any:
+def shape(row: Mapping[str, Any], *, decoded: bool = False) -> Any:
     """A row of `page_rows(shaped=True)` in its public shape, for orjson to write: the JSON
-    PostgreSQL wrote for it, else built from its columns (`present_row`)."""
+    PostgreSQL wrote for it, else built from its columns (`present_row`). `decoded`: as
+    Python values throughout."""
     body = row.get("body")
-    return orjson.Fragment(body) if body is not None else present_row(row)
+    if body is None:
+        return present_row(row, decoded=decoded)
+    return orjson.loads(body) if decoded else orjson.Fragment(body)
 
 
 def _json(value: Any) -> Any:
