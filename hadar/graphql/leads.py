@@ -181,7 +181,7 @@ class Query:
         status: str | None = None,
     ) -> Connection[Lead]:
         context = info.context
-        page = await lead_service.list_lead_views(
+        page, rows = await lead_service.list_lead_rows(
             scope=context.scope,
             limit=first,
             cursor=after,
@@ -191,10 +191,7 @@ class Query:
             assigned_to=assigned_to,
             status=status,
         )
-        scope = context.scope
-        context.loaders.prime_lazily(
-            page.items, LeadRow, lambda v: lead_service.record_of(v, scope)
-        )
+        context.loaders.prime_raw(rows, LeadRow, LeadRecord.from_row)
         return presented_connection(page, after=after)
 
     @query(lead_service.RETRIEVE, "One lead (REST: GET /api/v1/leads/{id}).")

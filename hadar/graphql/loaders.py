@@ -77,13 +77,12 @@ class Loaders:
         """Prime `by_id(model)` with rows a list already fetched."""
         self.prime(rows, lookups.by_ids, model=model, resource=None)
 
-    def prime_lazily(
+    def prime_raw(
         self, rows: Sequence[Mapping[str, Any]], model: type[Any], build: Callable[[Any], Any]
     ) -> None:
-        """Prime `by_id(model)` with what a list already fetched (rows, or the listed objects'
-        public shapes, each with its "id"), each made into what `by_id` answers (`build(row)`)
-        only if something asks for it: most list queries never do, and building a record for
-        each of 25 rows was an eighth of one."""
+        """Prime `by_id(model)` with database rows a list already fetched, each made into
+        what `by_id` answers (`build(row)`) only if something asks for it: most list queries
+        never do, and building a record for each of 25 rows was an eighth of one."""
         self.prime(
             [_Unbuilt(row, build) for row in rows], lookups.by_ids, model=model, resource=None
         )

@@ -10,7 +10,6 @@ from typing import Any
 
 from hadar import clock
 from hadar.domain import normalise
-from hadar.domain.leads import LeadRecord
 from hadar.domain.scope import Scope
 from hadar.pagination import Page, check_limit, signer
 from hadar.services import lead_sql
@@ -20,14 +19,14 @@ from hadar.services.validation import parse
 
 
 async def list_lead_bodies(*, scope: Scope, **given: Any) -> Page[Any]:
-    """list_lead_views (the same filters, checked by the same LeadQuery), each lead in its
+    """list_lead_rows (the same filters, checked by the same LeadQuery), each lead in its
     public shape as orjson writes it (its JSON columns as stored)."""
     query = given
-    rows, size, bound = await _page_rows(scope, query, shaped=True)
-    return _page([lead_sql.shape(row) for row in rows[:size]], rows, size, bound)
+    rows, size, bound = await _page_rows(scope, query)
+    return _page([lead_sql.present_row(row) for row in rows[:size]], rows, size, bound)
 
 
-async def list_lead_views(
+async def list_lead_rows(
     *,
     scope: Scope,
     source: str | None = None,
@@ -37,10 +36,10 @@ async def list_lead_views(
     status: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
-) -> Page[dict[str, Any]]:
+) -> tuple[Page[dict[str, Any]], Sequence[Mapping[str, Any]]]:
     """Newest first, filtered; the cursor is bound to this tenant, environment and filter set.
-    Each lead in its public shape as Python values (GraphQL selects inside its JSON columns);
-    `record_of` makes one into a record."""
+    Each lead in its public shape with its JSON columns decoded (GraphQL selects inside them),
+    and the page's rows, to build records from only if something asks for one."""
     query = {
         "source": source,
         "score_min": score_min,
@@ -50,26 +49,10 @@ async def list_lead_views(
         "limit": limit,
         "cursor": cursor,
     }
-    rows, size, bound = await _page_rows(scope, query, shaped=True)
-    return _page([lead_sql.shape(row, decoded=True) for row in rows[:size]], rows, size, bound)
-
-
-def record_of(view: Mapping[str, Any], scope: Scope) -> LeadRecord:
-    """The record of a lead listed by list_lead_views in `scope` (what a loader answers)."""
-    return LeadRecord(
-        id=view["id"],
-        tenant_id=scope.tenant_id,
-        environment=scope.environment,
-        **{name: view[name] for name in _RECORD_FIELDS},
-        created_at=datetime.fromisoformat(view["created_at"]),
-        updated_at=datetime.fromisoformat(view["updated_at"]),
-    )
-
-
-_RECORD_FIELDS = (
-    "name phone email source source_raw sources utm budget_aed bedrooms area handover_horizon"
-    " status assigned_to do_not_contact score score_factors"
-).split()
+    rows, size, bound = await _page_rows(scope, query)
+    shown = rows[:size]
+    bodies = [lead_sql.present_row(row, decoded=True) for row in shown]
+    return _page(bodies, rows, size, bound), shown
 
 
 def _page(
@@ -82,7 +65,7 @@ def _page(
 
 
 async def _page_rows(
-    scope: Scope, query: dict[str, Any], *, shaped: bool = False
+    scope: Scope, query: dict[str, Any]
 ) -> tuple[Sequence[Mapping[str, Any]], int, dict[str, Any]]:
     spec = parse(LeadQuery, {k: v for k, v in query.items() if v is not None}, root="")
     size = check_limit(spec.limit)
@@ -100,6 +83,5 @@ async def _page_rows(
         scope=scope,
         filters={**filters, "created_after": spec.created_after, "before": before},
         limit=size + 1,
-        shaped=shaped,
     )
     return rows, size, bound

@@ -17,8 +17,7 @@ from hadar.errors import Conflict, ValidationError
 from hadar.ids import new_id
 from hadar.services import audit, events, lead_sql
 from hadar.services.lead_lists import list_lead_bodies as list_lead_bodies  # re-exported
-from hadar.services.lead_lists import list_lead_views as list_lead_views
-from hadar.services.lead_lists import record_of as record_of
+from hadar.services.lead_lists import list_lead_rows as list_lead_rows
 from hadar.services.lead_models import (  # re-exported: the surfaces read the shapes here
     LEAD_EXAMPLE as LEAD_EXAMPLE,
 )

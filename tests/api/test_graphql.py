@@ -180,7 +180,7 @@ async def test_unknown_exceptions_are_internal_and_logged(
     async def broken(**kw: Any) -> Any:
         raise RuntimeError("secret database detail")
 
-    monkeypatch.setattr(lead_service, "list_lead_views", broken)
+    monkeypatch.setattr(lead_service, "list_lead_rows", broken)
     with caplog.at_level(logging.ERROR, logger="hadar.graphql"):
         r = await gql(ws, LIST)
     body = gql_error(r, 200, "internal_error")

@@ -97,7 +97,7 @@ async def test_graphql_internal_errors_and_breaker_openings_are_reported(
     client = await app_with(sentry_dsn=dsn)
     ws = Workspace(client, f"t-{uuid.uuid4().hex[:12]}")
 
-    monkeypatch.setattr(lead_service, "list_lead_views", failing_list)
+    monkeypatch.setattr(lead_service, "list_lead_rows", failing_list)
     r = await ws.request("POST", "/graphql", json={"query": "{ leads { edges { cursor } } }"})
     (error,) = r.json()["errors"]
     assert error["extensions"]["code"] == "internal_error"
