@@ -64,7 +64,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ["HADAR_INPROCESS_WORKER"] = "0" if args.no_worker else "1"
     metrics.prepare_multiprocess(args.workers)  # observability: workers sum their counts
     uvicorn.run(
-        "hadar.app:create_app",
+        "hadar.serving:create_served_app",  # create_app, and the collector set for a server
         factory=True,
         host=args.host,
         port=args.port,
