@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
@@ -16,6 +16,30 @@ from hadar.settings import DEFAULT_DATABASE_URL, StartupError, require_directory
 
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
 CONNECT_TIMEOUT = 10.0  # seconds; asyncpg's own default (60) reads as a hang
+# Connections a process's PostgreSQL pool may open (Tortoise's default is 5; `?maxsize=N` in
+# HADAR_DATABASE_URL sets it). asyncpg hands a released connection to whichever request asks
+# next, not to the longest waiter, so with 32 requests in flight on 5 connections some waited
+# through dozens of turns: GET /api/v1/leads p99 230-820 ms, 40 ms at 20 (README, Benchmarks).
+POOL_SIZE = 20
+# Query parameters of a Tortoise URL that configure its client, not the connection: asyncpg
+# reads an unknown DSN parameter as a server setting, which PostgreSQL refuses.
+_CLIENT_PARAMETERS = frozenset(
+    {
+        "minsize",
+        "maxsize",
+        "min_size",
+        "max_size",
+        "max_queries",
+        "max_inactive_connection_lifetime",
+        "timeout",
+        "statement_cache_size",
+        "max_cached_statement_lifetime",
+        "max_cacheable_statement_size",
+        "schema",
+        "connection_name",
+        "fetch_inserted",
+    }
+)
 
 # `migrations/` sits at the repository's top and ships inside the wheel as this subpackage
 # (setup.py's package_dir), so an installed `hadar migrate` finds it from any directory.
@@ -43,7 +67,8 @@ SQLITE_ENGINE = "hadar.platform.sqlite"  # Tortoise's client, sending fewer hand
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
     """Tortoise's connection entry for `database_url`: SQLite on Hadar's engine; PostgreSQL
-    with a pool told not to send asyncpg's reset query on every release (_keep_session)."""
+    with a pool of up to POOL_SIZE connections (unless the URL says `maxsize`), told not to
+    send asyncpg's reset query on every release (_keep_session)."""
     if database_url.startswith("sqlite://"):
         config = expand_db_url(database_url)
         config["engine"] = SQLITE_ENGINE
@@ -51,6 +76,7 @@ def connection_config(database_url: str) -> str | dict[str, Any]:
     if database_url.startswith(POSTGRES_SCHEMES):
         config = expand_db_url(database_url)
         config["credentials"]["reset"] = _keep_session
+        config["credentials"].setdefault("maxsize", POOL_SIZE)
         return config
     return database_url
 
@@ -132,8 +158,15 @@ async def ensure_reachable(database_url: str) -> None:
 
 
 def postgres_dsn(database_url: str) -> str:
-    """The asyncpg DSN of a Tortoise PostgreSQL URL (`postgres://` and `asyncpg://` included)."""
-    return "postgresql://" + database_url.split("://", 1)[1]
+    """The asyncpg DSN of a Tortoise PostgreSQL URL (`postgres://` and `asyncpg://` included),
+    for one connection: the client's own parameters (pool size, schema, ...) left out."""
+    dsn = "postgresql://" + database_url.split("://", 1)[1]
+    parts = urlsplit(dsn)
+    given = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in given if k not in _CLIENT_PARAMETERS]
+    if len(kept) == len(given):
+        return dsn
+    return parts._replace(query=urlencode(kept)).geturl()
 
 
 async def open_db(database_url: str) -> None:

@@ -1,0 +1,73 @@
+"""The PostgreSQL pool: up to POOL_SIZE connections a process unless the URL says `maxsize`,
+and a URL that says it (any Tortoise URL is a valid HADAR_DATABASE_URL) still migrates."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tortoise import Tortoise
+
+from hadar.db import POOL_SIZE, close_db, open_db, postgres_dsn
+from tests.conftest import SECRET
+from tests.dbutil import create_database, drop_database
+
+HADAR = str(Path(sys.executable).with_name("hadar"))
+
+
+def test_the_connection_dsn_leaves_out_what_only_the_orm_client_reads() -> None:
+    assert postgres_dsn("postgres://u:p%40x@db:5433/hadar") == "postgresql://u:p%40x@db:5433/hadar"
+    assert (
+        postgres_dsn("asyncpg://u@db/hadar?maxsize=40&sslmode=require&minsize=2&schema=crm")
+        == "postgresql://u@db/hadar?sslmode=require"
+    )
+    assert postgres_dsn("postgres://u@/hadar?host=/run/pg") == "postgresql://u@/hadar?host=/run/pg"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    server = os.environ.get("HADAR_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("PostgreSQL's pool: PostgreSQL pass only")
+    url = f"{server.rpartition('/')[0]}/hadar_pool_{uuid.uuid4().hex[:10]}"
+    asyncio.run(create_database(url))
+    yield url
+    asyncio.run(drop_database(url))
+
+
+async def _backends_at_once(url: str, queries: int) -> int:
+    """Distinct server processes answering `queries` concurrent slow statements."""
+    await open_db(url)
+    try:
+        conn = Tortoise.get_connection("default")
+        rows = await asyncio.gather(
+            *(
+                conn.execute_query_dict("SELECT pg_backend_pid() AS pid, pg_sleep(0.3)")
+                for _ in range(queries)
+            )
+        )
+        return len({r[0]["pid"] for r in rows})
+    finally:
+        await close_db()
+
+
+def test_a_process_serves_up_to_pool_size_statements_at_once(pg_url: str) -> None:
+    assert asyncio.run(_backends_at_once(pg_url, POOL_SIZE + 5)) == POOL_SIZE
+
+
+def test_a_url_naming_the_pool_size_migrates_and_is_held_to_it(pg_url: str, tmp_path: Path) -> None:
+    sized = f"{pg_url}?minsize=1&maxsize=3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HADAR_")}
+    env |= {"HADAR_DATABASE_URL": sized, "HADAR_SECRET_KEY": SECRET}
+    done = subprocess.run(
+        [HADAR, "migrate"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "migrations applied" in done.stdout
+    assert asyncio.run(_backends_at_once(sized, 8)) == 3
