@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
@@ -21,25 +21,10 @@ CONNECT_TIMEOUT = 10.0  # seconds; asyncpg's own default (60) reads as a hang
 # next, not to the longest waiter, so with 32 requests in flight on 5 connections some waited
 # through dozens of turns: GET /api/v1/leads p99 230-820 ms, 40 ms at 20 (README, Benchmarks).
 POOL_SIZE = 20
-# Query parameters of a Tortoise URL that configure its client, not the connection: asyncpg
-# reads an unknown DSN parameter as a server setting, which PostgreSQL refuses.
-_CLIENT_PARAMETERS = frozenset(
-    {
-        "minsize",
-        "maxsize",
-        "min_size",
-        "max_size",
-        "max_queries",
-        "max_inactive_connection_lifetime",
-        "timeout",
-        "statement_cache_size",
-        "max_cached_statement_lifetime",
-        "max_cacheable_statement_size",
-        "schema",
-        "connection_name",
-        "fetch_inserted",
-    }
-)
+# Options of a Tortoise PostgreSQL URL that mean the same to a lone asyncpg connection (the
+# rest, pool sizes among them, configure the ORM's client only; hadar.webhooks.wakeup passes on
+# the same ones from the live client).
+_PASSED_ON = ("ssl", "timeout", "command_timeout", "statement_cache_size", "direct_tls")
 
 # `migrations/` sits at the repository's top and ships inside the wheel as this subpackage
 # (setup.py's package_dir), so an installed `hadar migrate` finds it from any directory.
@@ -146,7 +131,7 @@ async def ensure_reachable(database_url: str) -> None:
 
     try:
         conn = await asyncio.wait_for(
-            asyncpg.connect(postgres_dsn(database_url)), timeout=CONNECT_TIMEOUT
+            asyncpg.connect(**connect_options(database_url)), timeout=CONNECT_TIMEOUT
         )
     except Exception as exc:
         raise DatabaseUnreachable(
@@ -157,16 +142,23 @@ async def ensure_reachable(database_url: str) -> None:
     await conn.close()
 
 
-def postgres_dsn(database_url: str) -> str:
-    """The asyncpg DSN of a Tortoise PostgreSQL URL (`postgres://` and `asyncpg://` included),
-    for one connection: the client's own parameters (pool size, schema, ...) left out."""
-    dsn = "postgresql://" + database_url.split("://", 1)[1]
-    parts = urlsplit(dsn)
-    given = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in given if k not in _CLIENT_PARAMETERS]
-    if len(kept) == len(given):
-        return dsn
-    return parts._replace(query=urlencode(kept)).geturl()
+def connect_options(database_url: str) -> dict[str, Any]:
+    """asyncpg.connect() keywords for one connection like the ORM pool's to the PostgreSQL
+    database of a Tortoise URL (`postgres://`, `postgresql://`, `asyncpg://`): the same host,
+    credentials, TLS and schema, without the pool's own parameters (`maxsize`, ...), which
+    asyncpg would send as server settings that PostgreSQL refuses."""
+    given = expand_db_url(database_url)["credentials"]
+    settings = dict(given.get("server_settings") or {})
+    if given.get("schema"):
+        settings["search_path"] = given["schema"]
+    if given.get("application_name"):
+        settings["application_name"] = given["application_name"]
+    options = {k: given.get(k) for k in ("host", "port", "user", "password", "database")}
+    return {
+        **options,
+        "server_settings": settings,
+        **{k: given[k] for k in _PASSED_ON if k in given},
+    }
 
 
 async def open_db(database_url: str) -> None:

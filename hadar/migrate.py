@@ -9,7 +9,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
 from hadar import secretbox
-from hadar.db import POSTGRES_SCHEMES, ensure_reachable, postgres_dsn, tortoise_config
+from hadar.db import POSTGRES_SCHEMES, connect_options, ensure_reachable, tortoise_config
 from hadar.domain.webhooks import SEALED_COLUMNS, secret_context
 
 _LOCK_ID = 0x4861646172  # "Hadar": serialises migrations of concurrent `hadar serve` starts
@@ -22,7 +22,7 @@ async def _exclusive(database_url: str) -> AsyncIterator[None]:
         return
     import asyncpg
 
-    conn = await asyncpg.connect(postgres_dsn(database_url))
+    conn = await asyncpg.connect(**connect_options(database_url))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
         yield

@@ -4,13 +4,12 @@ set for a long-lived server, and uvicorn's httptools protocol with a limit on th
 The collector: CPython's default thresholds (700, 10, 10) run a young collection each time
 tracked objects grow by 700, which is every five requests or so here (a lead POST leaves about
 135 for the collector), and up to every 100th of those walks the whole heap: the modules, the
-GraphQL schema and the ORM's metadata, about 126,000 objects that live as long as the
-process. Once the app is built those
-are moved out of the collector's sight (`gc.freeze`), and young collections run every 50,000
-allocations instead. Cycles are still collected, a few dozen requests later. Measured side by
-side in one run (bench/graphql_bench.py --baseline, wrk -c32): on PostgreSQL GraphQL
-`leads(first: 25)` went from 737 to 854 req/s and the REST list from 1,260 to 1,331; on SQLite
-both moved by 2 % or less, within the noise.
+GraphQL schema, the models and the routes, about 126,000 objects that live as long as the
+process. Once the app is built those are moved out of the collector's sight (`gc.freeze`), and
+young collections run every 50,000 allocations instead. Cycles are still collected, a few
+hundred requests later. Measured side by side in one run (bench/graphql_bench.py --baseline, wrk
+-c32): on PostgreSQL GraphQL `leads(first: 25)` went from 737 to 854 req/s and the REST list
+from 1,260 to 1,331; on SQLite both moved by 2 % or less, within the noise.
 
 httptools buffers a header until it is complete and uvicorn sets no limit of its own, so one
 endless header line would be read into memory whole. Here the bytes of a request's head (request
