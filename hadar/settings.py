@@ -36,8 +36,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "HADAR_DATABASE_URL",
         f"`{DEFAULT_DATABASE_URL}`",
-        "any Tortoise URL; `postgres://user:pass@host:5432/db` in production; a SQLite file's "
-        "directory must exist (the file is created owner-only, 0600)",
+        "any Tortoise URL; `postgres://user:pass@host:5432/db` in production (each process "
+        "pools up to 20 connections; `?maxsize=N` sets it); a SQLite file's directory must "
+        "exist (the file is created owner-only, 0600)",
     ),
     Variable(
         "HADAR_REDIS_URL",
