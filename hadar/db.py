@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,18 +13,18 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
 from hadar.domain import model_modules
-from hadar.settings import DEFAULT_DATABASE_URL, StartupError, require_directory, sqlite_path
+from hadar.settings import (
+    DEFAULT_DATABASE_URL,
+    POOL_SIZE,
+    StartupError,
+    require_directory,
+    sqlite_path,
+)
 
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "asyncpg://")
 CONNECT_TIMEOUT = 10.0  # seconds; asyncpg's own default (60) reads as a hang
-# Connections a process's PostgreSQL pool may open (Tortoise's default is 5; `?maxsize=N` in
-# HADAR_DATABASE_URL sets it). asyncpg hands a released connection to whichever request asks
-# next, not to the longest waiter, so with 32 requests in flight on 5 connections some waited
-# through dozens of turns: GET /api/v1/leads p99 230-820 ms, 40 ms at 20 (README, Benchmarks).
-POOL_SIZE = 20
-# Options of a Tortoise PostgreSQL URL that mean the same to a lone asyncpg connection (the
-# rest, pool sizes among them, configure the ORM's client only; hadar.webhooks.wakeup passes on
-# the same ones from the live client).
+# Options of a Tortoise PostgreSQL client that mean the same to a lone asyncpg connection (the
+# rest, pool sizes among them, configure the ORM's client only).
 _PASSED_ON = ("ssl", "timeout", "command_timeout", "statement_cache_size", "direct_tls")
 
 # `migrations/` sits at the repository's top and ships inside the wheel as this subpackage
@@ -144,20 +145,24 @@ async def ensure_reachable(database_url: str) -> None:
 
 def connect_options(database_url: str) -> dict[str, Any]:
     """asyncpg.connect() keywords for one connection like the ORM pool's to the PostgreSQL
-    database of a Tortoise URL (`postgres://`, `postgresql://`, `asyncpg://`): the same host,
-    credentials, TLS and schema, without the pool's own parameters (`maxsize`, ...), which
-    asyncpg would send as server settings that PostgreSQL refuses."""
-    given = expand_db_url(database_url)["credentials"]
-    settings = dict(given.get("server_settings") or {})
-    if given.get("schema"):
-        settings["search_path"] = given["schema"]
-    if given.get("application_name"):
-        settings["application_name"] = given["application_name"]
-    options = {k: given.get(k) for k in ("host", "port", "user", "password", "database")}
+    database of a Tortoise URL (`postgres://`, `postgresql://`, `asyncpg://`)."""
+    return lone_connection(expand_db_url(database_url)["credentials"])
+
+
+def lone_connection(credentials: Mapping[str, Any]) -> dict[str, Any]:
+    """asyncpg.connect() keywords from a Tortoise PostgreSQL client's credentials (a parsed URL
+    or a live client's): the same host, user, TLS, timeouts and schema, without the pool's own
+    parameters (`maxsize`, ...), which asyncpg would send as server settings that PostgreSQL
+    refuses."""
+    settings = dict(credentials.get("server_settings") or {})
+    if credentials.get("schema"):
+        settings["search_path"] = credentials["schema"]
+    if credentials.get("application_name"):
+        settings["application_name"] = credentials["application_name"]
     return {
-        **options,
+        **{k: credentials.get(k) for k in ("host", "port", "user", "password", "database")},
         "server_settings": settings,
-        **{k: given[k] for k in _PASSED_ON if k in given},
+        **{k: credentials[k] for k in _PASSED_ON if k in credentials},
     }
 
 

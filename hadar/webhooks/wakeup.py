@@ -18,13 +18,13 @@ from typing import Any
 
 from tortoise import Tortoise
 
+from hadar.db import lone_connection
+
 log = logging.getLogger("hadar.webhooks")
 
 CHANNEL = "hadar_webhooks"  # the trigger of migrations/0008_webhook_notify.py
 RECONNECT_CAP = 30.0  # seconds between reconnection attempts, at most
 CONNECT_TIMEOUT = 10.0
-# Connection options of the Tortoise client that mean the same to a lone asyncpg connection.
-_PASSED_ON = ("ssl", "timeout", "command_timeout", "statement_cache_size", "direct_tls")
 
 
 def connect_options() -> dict[str, Any] | None:
@@ -32,19 +32,18 @@ def connect_options() -> dict[str, Any] | None:
     client: Any = Tortoise.get_connection("default")
     if client.capabilities.dialect != "postgres":
         return None
-    settings = dict(getattr(client, "server_settings", {}) or {})
-    if getattr(client, "schema", None):
-        settings["search_path"] = client.schema
-    extra = getattr(client, "extra", {}) or {}
-    return {
-        "host": client.host,
-        "port": client.port,
-        "user": client.user,
-        "password": client.password,
-        "database": client.database,
-        "server_settings": settings,
-        **{k: v for k, v in extra.items() if k in _PASSED_ON},
-    }
+    return lone_connection(
+        {
+            **(getattr(client, "extra", {}) or {}),
+            "host": client.host,
+            "port": client.port,
+            "user": client.user,
+            "password": client.password,
+            "database": client.database,
+            "server_settings": getattr(client, "server_settings", None),
+            "schema": getattr(client, "schema", None),
+        }
+    )
 
 
 class Listener:
